@@ -40,8 +40,13 @@ HEADER = 8
 ONGOING, DRAW = -1, 2
 
 CONNECT4, TICTACTOE, OTHELLO, GOMOKU, GO = 0, 1, 2, 3, 4
-GAME_IDS = {"connect4": CONNECT4, "tictactoe": TICTACTOE, "othello": OTHELLO, "gomoku": GOMOKU,
-            "go": GO}
+GAME_IDS = {
+    "connect4": CONNECT4,
+    "tictactoe": TICTACTOE,
+    "othello": OTHELLO,
+    "gomoku": GOMOKU,
+    "go": GO,
+}
 
 Symmetry = tuple[np.ndarray, np.ndarray]
 
@@ -63,8 +68,9 @@ class BoardGame:
     _observation_into: Callable
     _board_view: Callable
 
-    def __init__(self, size: int, board_shape: tuple[int, int], num_actions: int,
-                 num_planes: int) -> None:
+    def __init__(
+        self, size: int, board_shape: tuple[int, int], num_actions: int, num_planes: int
+    ) -> None:
         self.size = size
         self.board_shape = board_shape
         self.num_actions = num_actions
@@ -87,7 +93,7 @@ class BoardGame:
         return np.flatnonzero(self.legal_mask(state))
 
     def check_action(self, state: np.ndarray, action: object) -> int:
-        """Return ``action`` as an int, or raise ValueError naming it and the legal moves."""
+        """Return ``action`` as an int, or raise ValueError naming it, why, and the legal moves."""
         if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
             raise ValueError(
                 f"{self.name}: move {action!r} must be an int action, got {type(action).__name__}"
@@ -95,12 +101,20 @@ class BoardGame:
         a = int(action)
         if self.is_terminal(state):
             raise ValueError(f"{self.name}: move {self._describe(a)} after the game ended")
-        if not (0 <= a < self.num_actions) or not type(self)._is_legal(state, a):
-            legal = ", ".join(self.action_to_str(b) for b in self.legal_actions(state))
-            raise ValueError(
-                f"{self.name}: illegal move {self._describe(a)}; legal moves are: {legal}"
-            )
-        return a
+        if not 0 <= a < self.num_actions:
+            reason = f"out of range 0..{self.num_actions - 1}"
+        elif not type(self)._is_legal(state, a):
+            reason = self.illegal_reason(state, a)
+        else:
+            return a
+        legal = ", ".join(self.action_to_str(b) for b in self.legal_actions(state))
+        raise ValueError(
+            f"{self.name}: illegal move {self._describe(a)} [{reason}]; legal moves are: {legal}"
+        )
+
+    def illegal_reason(self, state: np.ndarray, action: int) -> str:
+        """Why an in-range ``action`` is illegal in the ongoing ``state`` (for error messages)."""
+        return "the point is occupied"
 
     def apply(self, state: np.ndarray, action: int) -> np.ndarray:
         """A new state with ``action`` played; ``state`` is left unchanged."""
@@ -155,7 +169,7 @@ class BoardGame:
                 q = np.rot90(board_pol, k)
                 if flip:
                     p, q = np.flip(p, -1), np.flip(q, -1)
-                pol = np.concatenate([q.reshape(-1), policy[h * w:]])
+                pol = np.concatenate([q.reshape(-1), policy[h * w :]])
                 out.append((np.ascontiguousarray(p), pol))
         return out
 
@@ -205,7 +219,9 @@ class BoardGame:
                 a = self.str_to_action(token)
                 state = self.apply(state, a)
             except ValueError as e:
-                raise ValueError(f"{self.name}: bad move #{i + 1} {token!r} in {text!r}: {e}")
+                raise ValueError(
+                    f"{self.name}: bad move #{i + 1} {token!r} in {text!r}: {e}"
+                ) from None
             actions.append(a)
         return actions
 

@@ -147,13 +147,19 @@ class Connect4(BoardGame):
     _board_view = staticmethod(board_view)
 
     def __init__(self) -> None:
-        super().__init__(size=WIDTH, board_shape=(HEIGHT, WIDTH), num_actions=WIDTH,
-                         num_planes=NUM_PLANES)
+        super().__init__(
+            size=WIDTH, board_shape=(HEIGHT, WIDTH), num_actions=WIDTH, num_planes=NUM_PLANES
+        )
+
+    def illegal_reason(self, state: np.ndarray, action: int) -> str:
+        return "the column is full"
 
     def symmetries(self, planes: np.ndarray, policy: np.ndarray) -> list[tuple]:
         """Identity and the left-right mirror."""
-        return [(planes, policy),
-                (np.ascontiguousarray(np.flip(planes, -1)), np.ascontiguousarray(policy[::-1]))]
+        return [
+            (planes, policy),
+            (np.ascontiguousarray(np.flip(planes, -1)), np.ascontiguousarray(policy[::-1])),
+        ]
 
     def action_to_str(self, action: int) -> str:
         if not 0 <= int(action) < WIDTH:

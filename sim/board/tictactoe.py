@@ -72,8 +72,7 @@ def play(state: np.ndarray, action: int) -> None:
     state[H_PLY] += 1
     for i in range(LINES.shape[0]):
         a, b, c = LINES[i, 0], LINES[i, 1], LINES[i, 2]
-        if (state[HEADER + a] == stone and state[HEADER + b] == stone
-                and state[HEADER + c] == stone):
+        if state[HEADER + a] == stone and state[HEADER + b] == stone and state[HEADER + c] == stone:
             state[H_WINNER] = state[H_TO_PLAY]
             break
     else:

@@ -1,0 +1,222 @@
+"""Board-game benchmarks: raw rules, our PettingZoo env against PettingZoo's own, the solver.
+
+Each figure is measured as ``../shared/MEASURING.md`` asks: warm-up first (Numba
+compile time is excluded: kernels are cached), then at least 5 timed repeats, median
+with min and max; the two sides of a comparison alternate (A B A B ...) in one process,
+on one thread. Run with the other core idle::
+
+    python scripts/bench_board.py            # full run, a few minutes
+    python scripts/bench_board.py --quick    # under a minute
+    python scripts/bench_board.py --json     # figures as one JSON object on stdout
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data" / "connect4"
+# Pons' published mean times per position of his final C++ solver, in microseconds.
+PONS_US = {"Test_L3_R1": 4.6, "Test_L2_R1": 37.0}
+
+
+@dataclass
+class Config:
+    """Benchmarks of the board games (rules, envs, solver)."""
+
+    quick: bool = False
+    """Small workloads: the whole run takes under a minute."""
+    json: bool = False
+    """Print the figures as one JSON object on stdout (and nothing else there)."""
+    repeats: int = 5
+    """Timed repeats per figure (the median is reported)."""
+    only: tuple[str, ...] = ()
+    """Run only these sections: rules, env, solver (all when empty)."""
+
+
+def summary(samples: list[float]) -> dict:
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "repeats": len(samples),
+    }
+
+
+def log(cfg: Config, *args) -> None:
+    print(*args, file=sys.stderr if cfg.json else sys.stdout, flush=True)
+
+
+# ---- raw rules ---------------------------------------------------------------
+def bench_rules(cfg: Config) -> dict:
+    from sim.board import kernels, make_game
+
+    games = {
+        "connect4": {},
+        "tictactoe": {},
+        "othello": {},
+        "othello6": {"size": 6},
+        "gomoku": {},
+        "go9x9": {},
+    }
+    out = {}
+    for label, kwargs in games.items():
+        name = {"othello6": "othello", "go9x9": "go"}.get(label, label)
+        game = make_game(name, **kwargs)
+        state = game.initial_state()
+        kernels.random_playouts(state, 2, 0)  # warm-up (compile or load from cache)
+        # Size the workload to about 0.2 s (0.05 s quick) per repeat.
+        probe = time.perf_counter()
+        moves = kernels.random_playouts(state, 20, 1)
+        per_game = (time.perf_counter() - probe) / 20
+        games_n = max(5, int((0.05 if cfg.quick else 0.2) / max(per_game, 1e-7)))
+        rates = []
+        for r in range(cfg.repeats):
+            t = time.perf_counter()
+            moves = kernels.random_playouts(state, games_n, 100 + r)
+            rates.append(moves / (time.perf_counter() - t))
+        out[label] = {
+            "moves_per_s": summary(rates),
+            "games_per_repeat": games_n,
+            "mean_game_length": moves / games_n,
+        }
+        log(
+            cfg,
+            f"rules {label:10s} {statistics.median(rates) / 1e6:8.2f} M moves/s "
+            f"(min {min(rates) / 1e6:.2f}, max {max(rates) / 1e6:.2f})",
+        )
+    return out
+
+
+# ---- env against PettingZoo's connect_four_v3 --------------------------------
+def aec_random_loop(env, episodes: int, seed: int) -> int:
+    """The same loop for both envs: random legal moves, until every episode ends."""
+    rng = np.random.default_rng(seed)
+    steps = 0
+    for ep in range(episodes):
+        env.reset(seed=seed + ep)
+        for _agent in env.agent_iter():
+            obs, reward, termination, truncation, info = env.last()
+            if termination or truncation:
+                action = None
+            else:
+                legal = np.flatnonzero(obs["action_mask"])
+                action = int(legal[rng.integers(len(legal))])
+            env.step(action)
+            steps += 1
+    return steps
+
+
+def bench_env(cfg: Config) -> dict:
+    from pettingzoo.classic import connect_four_v3
+
+    from envs.board import connect4_v0
+
+    sides: dict[str, Callable] = {
+        "simarena connect4_v0": connect4_v0.env,
+        "pettingzoo connect_four_v3": connect_four_v3.env,
+    }
+    envs = {name: make() for name, make in sides.items()}
+    episodes = 30 if cfg.quick else 200
+    for env in envs.values():
+        aec_random_loop(env, 3, 0)  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in envs}
+    for r in range(cfg.repeats):
+        for name, env in envs.items():  # alternate A B A B
+            t = time.perf_counter()
+            steps = aec_random_loop(env, episodes, 1000 * r)
+            rates[name].append(steps / (time.perf_counter() - t))
+    ours, peer = (statistics.median(v) for v in rates.values())
+    for name, v in rates.items():
+        log(
+            cfg,
+            f"env {name:28s} {statistics.median(v):10.0f} steps/s "
+            f"(min {min(v):.0f}, max {max(v):.0f})",
+        )
+    log(cfg, f"env ratio ours/pettingzoo: {ours / peer:.2f}x")
+    return {
+        "episodes_per_repeat": episodes,
+        "ratio": ours / peer,
+        **{name: {"steps_per_s": summary(v)} for name, v in rates.items()},
+    }
+
+
+# ---- solver ------------------------------------------------------------------
+def bench_solver(cfg: Config) -> dict:
+    from sim.board import connect4_solver
+
+    out = {}
+    for name, pons_us in PONS_US.items():
+        path = SHARED / name
+        if not path.exists():
+            log(cfg, f"solver: {path} not found, skipped")
+            continue
+        lines = [ln.split() for ln in path.read_text().splitlines() if ln.strip()]
+        if cfg.quick:
+            lines = lines[:200]
+        moves = [m for m, _ in lines]
+        expected = np.array([int(s) for _, s in lines])
+        connect4_solver.solve_many(moves[:5])  # warm-up
+        times = []
+        for _ in range(cfg.repeats):
+            t = time.perf_counter()
+            scores = connect4_solver.solve_many(moves)
+            times.append((time.perf_counter() - t) / len(moves) * 1e6)
+            if not np.array_equal(np.asarray(scores), expected):
+                raise SystemExit(f"solver gave a wrong score on {name}")
+        med = statistics.median(times)
+        out[name] = {
+            "us_per_position": summary(times),
+            "positions": len(moves),
+            "pons_cpp_us": pons_us,
+            "ratio_to_pons": med / pons_us,
+        }
+        log(
+            cfg,
+            f"solver {name}: {med:8.1f} us/position (min {min(times):.1f}, "
+            f"max {max(times):.1f}); Pons C++ {pons_us} us -> {med / pons_us:.2f}x",
+        )
+    return out
+
+
+def main(cfg: Config) -> None:
+    sections = {"rules": bench_rules, "env": bench_env, "solver": bench_solver}
+    unknown = set(cfg.only) - set(sections)
+    if unknown:
+        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(sections)}")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    result = {
+        "command": "python scripts/bench_board.py" + (" --quick" if cfg.quick else ""),
+        "commit": commit,
+        "python": platform.python_version(),
+        "threads": 1,
+        "quick": cfg.quick,
+    }
+    for name, fn in sections.items():
+        if not cfg.only or name in cfg.only:
+            result[name] = fn(cfg)
+    if cfg.json:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Config))

@@ -1,0 +1,201 @@
+"""Watch two built-in players play a board game, or play one yourself with the mouse.
+
+Examples, from the repository root:
+
+    python scripts/watch.py --game othello --player0 mcts --player1 greedy
+    python scripts/watch.py --game connect4 --player0 human --player1 solver
+    python scripts/watch.py --game go --record runs/go.mp4   # no window; .gif works too
+
+A human clicks a point (Connect Four: a column) and presses P (or clicks "pass") to
+pass; Esc, Q or closing the window quits.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import tyro
+
+from sim.board import GAMES, BoardGame, make_game
+
+GameName = Literal[tuple(GAMES)]  # type: ignore[valid-type]
+HUMAN = "human"
+PROG = "watch.py"
+
+
+@dataclass
+class Args:
+    """Watch two built-in players play a board game, or play one with the mouse."""
+
+    game: GameName = "connect4"
+    """the game to play"""
+    game_size: int | None = None
+    """board size for games that have one (othello, gomoku, go); default: the game's own"""
+    player0: str = "mcts"
+    """player_0 (moves first): random, greedy, mcts, solver (connect4) or human (mouse)"""
+    player1: str = "greedy"
+    """player_1: as --player0"""
+    simulations: int = 200
+    """rollouts per move of an mcts player"""
+    seed: int = 0
+    """seed of the players' random generator"""
+    fps: float = 2.0
+    """moves shown (or recorded) per second"""
+    record: str | None = None
+    """write the match to this .mp4 or .gif file instead of opening a window"""
+    games: int = 1
+    """games to play in a row"""
+    cell_px: int | None = None
+    """pixels per board cell; default: the board fits in about 640 pixels"""
+    hold: float = 2.0
+    """seconds the final position of each game stays on screen (and in the recording)"""
+
+
+class UsageError(ValueError):
+    """Bad command-line input: reported in one line, exit code 2."""
+
+
+def auto_cell_px(game: BoardGame) -> int:
+    return int(np.clip(round(640 / max(game.board_shape)), 24, 112))
+
+
+def build(args: Args):
+    """The game, players, renderer and recorder the arguments ask for; UsageError if bad."""
+    from sim.board.render import BoardRenderer, MatchRecorder
+
+    if args.games < 1:
+        raise UsageError(f"--games must be >= 1, got {args.games}")
+    if not args.fps > 0:
+        raise UsageError(f"--fps must be > 0, got {args.fps}")
+    if args.hold < 0:
+        raise UsageError(f"--hold must be >= 0, got {args.hold}")
+    if args.simulations < 1:
+        raise UsageError(f"--simulations must be >= 1, got {args.simulations}")
+    try:
+        game = make_game(args.game, **({} if args.game_size is None else {"size": args.game_size}))
+    except TypeError:
+        raise UsageError(f"{args.game} has no size option; drop --game-size") from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    names = (args.player0, args.player1)
+    if args.record is not None and HUMAN in names:
+        raise UsageError("a human player needs the window: drop --record")
+    players = []
+    for i, name in enumerate(names):
+        if name == HUMAN:
+            players.append(None)
+            continue
+        from envs.board.opponents import make_opponent
+
+        kwargs = {"simulations": args.simulations} if name == "mcts" else {}
+        try:
+            players.append(make_opponent(name, game, **kwargs))
+        except ValueError as e:
+            hint = f", or {HUMAN!r} to play with the mouse" if "unknown" in str(e) else ""
+            raise UsageError(f"--player{i}: {e}{hint}") from None
+    try:
+        renderer = BoardRenderer(game, args.cell_px or auto_cell_px(game))
+        recorder = MatchRecorder(args.record, args.fps) if args.record is not None else None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    return game, players, renderer, recorder
+
+
+def play_game(
+    game: BoardGame,
+    players: list,
+    names: tuple[str, str],
+    renderer,
+    rng: np.random.Generator,
+    window,
+    recorder,
+    args: Args,
+) -> tuple[np.ndarray, list]:
+    """One game from the start; every position goes to the window and/or the recorder."""
+    state, moves, last = game.initial_state(), [], None
+    while True:
+        over = game.is_terminal(state)
+        mover = game.to_play(state)
+        human_turn = not over and names[mover] == HUMAN
+        frame = renderer.draw(state, last, show_legal=human_turn)
+        if recorder is not None:
+            recorder.append(frame)
+        if window is not None:
+            window.show(frame, args.fps)
+        if over:
+            break
+        if human_turn:
+            action = window.wait_click(renderer, state)
+        else:
+            action = int(players[mover](state.copy(), rng))
+        state = game.apply(state, action)  # raises if a player returned an illegal move
+        moves.append(action)
+        last = action
+    if recorder is not None:
+        for _ in range(round(args.hold * args.fps)):
+            recorder.append(frame)
+    if window is not None:
+        window.pause(args.hold)
+    return state, moves
+
+
+def run(args: Args) -> int:
+    game, players, renderer, recorder = build(args)
+    names = (args.player0, args.player1)
+    window = None
+    if recorder is None:
+        from sim.board.render import BoardWindow
+
+        window = BoardWindow(
+            f"simarena: {game.name}, {names[0]} (player_0) vs {names[1]} (player_1)"
+        )
+    rng = np.random.default_rng(args.seed)
+    tally = {0: 0, 1: 0, None: 0}
+    try:
+        for i in range(args.games):
+            state, moves = play_game(game, players, names, renderer, rng, window, recorder, args)
+            winner = game.winner(state)
+            tally[winner] += 1
+            result = "draw" if winner is None else f"player_{winner} ({names[winner]}) wins"
+            print(f"game {i + 1}: {result} after {len(moves)} moves [{game.status_line(state)}]")
+            print(f"  moves: {game.format_moves(moves)}")
+    finally:
+        if window is not None:
+            window.close()
+        if recorder is not None:
+            recorder.close()
+    if args.games > 1:
+        print(
+            f"total: player_0 ({names[0]}) {tally[0]}, player_1 ({names[1]}) {tally[1]}, "
+            f"draws {tally[None]}"
+        )
+    if recorder is not None:
+        print(
+            f"wrote {recorder.path} ({recorder.frames} frames, "
+            f"{renderer.width}x{renderer.height}, {args.fps:g} fps)"
+        )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tyro.cli(Args, args=argv, prog=PROG, description=__doc__)
+    if args.record is not None:
+        os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # offscreen only: no display needed
+    from sim.board.render import WindowClosed
+
+    try:
+        return run(args)
+    except UsageError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    except WindowClosed:
+        print("window closed")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,503 @@
+"""Board game envs: the official Gymnasium / SB3 / PettingZoo checkers, seeding, illegal
+moves, observation perspective, rendering, and the built-in opponents."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
+
+import importlib  # noqa: E402
+import warnings  # noqa: E402
+from functools import partial  # noqa: E402
+
+import gymnasium  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from gymnasium.utils.env_checker import check_env  # noqa: E402
+
+import envs  # noqa: E402
+from envs.board import AEC_ENVS, make_opponent  # noqa: E402
+from envs.board.opponents import winning_moves  # noqa: E402
+from sim.board import GAMES, make_game  # noqa: E402
+
+# PettingZoo's api_test advises against dict observations and all-zero ones (an empty
+# board); its own classic envs draw the same advice.
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:Observation is not a NumPy array"),
+    pytest.mark.filterwarnings("ignore:Observation numpy array is all zeros"),
+    pytest.mark.filterwarnings("ignore:Observation space for each agent probably"),
+    pytest.mark.filterwarnings("ignore:The old environment creation API:DeprecationWarning"),
+]
+
+GYM_IDS = sorted(envs.GYM_ENVS)
+AEC_NAMES = sorted(AEC_ENVS)
+GAME_OF_ID = {env_id: kw["game"] for env_id, (_, kw) in envs.GYM_ENVS.items()}
+GAME_OF_AEC = {
+    "connect4_v0": "connect4",
+    "tictactoe_v0": "tictactoe",
+    "othello_v0": "othello",
+    "gomoku_v0": "gomoku",
+    "go9x9_v0": "go",
+}
+# Smaller boards where the game allows it, so that full random games stay quick.
+FAST_AEC_KWARGS = {"gomoku_v0": {"size": 9}}
+# Games the rollout MCTS is exercised on here (cheap playouts).
+MCTS_IDS = ["simarena/Connect4-v0", "simarena/TicTacToe-v0"]
+
+
+def need_game(game: str) -> None:
+    """Skip when the rules module of ``game`` is not written yet."""
+    pytest.importorskip(GAMES[game][0])
+
+
+def need_renderer() -> None:
+    pytest.importorskip("sim.board.render")
+
+
+def play_masked(env, rng: np.random.Generator, max_steps: int = 10_000):
+    """Play a Gymnasium episode with uniformly random legal actions; return the trace."""
+    obs, info = env.reset(seed=int(rng.integers(1 << 30)))
+    trace = [obs]
+    for _ in range(max_steps):
+        action = int(rng.choice(np.flatnonzero(info["action_mask"])))
+        obs, reward, terminated, truncated, info = env.step(action)
+        trace += [action, obs, reward]
+        if terminated or truncated:
+            return trace
+    raise AssertionError("episode did not end")
+
+
+# ---- registration ------------------------------------------------------------------
+def test_every_aec_env_has_a_gym_id():
+    assert len(GYM_IDS) == len(AEC_NAMES) == 5
+    assert sorted(GAME_OF_ID.values()) == sorted(GAME_OF_AEC.values())
+
+
+def test_make_by_id_after_import_and_reregistering_is_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        importlib.reload(envs)
+        envs.register_envs()
+    env = gymnasium.make("simarena/Connect4-v0", opponent="greedy")
+    obs, info = env.reset(seed=0)
+    assert obs.shape == (2, 6, 7) and obs.dtype == np.float32
+    assert info["action_mask"].dtype == np.int8 and info["action_mask"].tolist() == [1] * 7
+    env.close()
+
+
+# ---- official checkers --------------------------------------------------------------
+@pytest.mark.parametrize("env_id", GYM_IDS)
+def test_gymnasium_and_sb3_checkers(env_id):
+    need_game(GAME_OF_ID[env_id])
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    # The checkers step with unmasked random actions: an illegal one must end the episode.
+    env = gymnasium.make(env_id, opponent="random", illegal_move="lose")
+    try:
+        importlib.import_module("sim.board.render")
+        has_renderer = True
+    except ImportError:
+        has_renderer = False
+    # With a spec, Gymnasium's checker also makes and renders the env in every mode.
+    check_env(env.unwrapped, skip_render_check=not has_renderer)
+    with warnings.catch_warnings():
+        # SB3 advises uint8 images of 36x36 or more; board planes are neither, by design.
+        warnings.filterwarnings("ignore", message=".*image.*")
+        sb3_check_env(env)
+    env.close()
+
+
+@pytest.mark.parametrize("name", AEC_NAMES)
+def test_pettingzoo_api_test(name):
+    need_game(GAME_OF_AEC[name])
+    from pettingzoo.test import api_test
+
+    kwargs = FAST_AEC_KWARGS.get(name, {})
+    api_test(AEC_ENVS[name].env(**kwargs), num_cycles=1000)
+    api_test(AEC_ENVS[name].env(illegal_move="lose", **kwargs), num_cycles=100)
+
+
+@pytest.mark.parametrize("name", AEC_NAMES)
+def test_pettingzoo_seed_test(name):
+    need_game(GAME_OF_AEC[name])
+    from pettingzoo.test import seed_test
+
+    seed_test(partial(AEC_ENVS[name].env, **FAST_AEC_KWARGS.get(name, {})))
+
+
+@pytest.mark.parametrize("name", AEC_NAMES)
+def test_pettingzoo_render_test(name, monkeypatch):
+    need_game(GAME_OF_AEC[name])
+    need_renderer()
+    from pettingzoo.test import render_test
+
+    # The human window paces frames at render_fps; a dozen frames at 1-4 fps would
+    # only make this test slow.
+    monkeypatch.setitem(AEC_ENVS[name].raw_env.metadata, "render_fps", 1000)
+    render_test(partial(AEC_ENVS[name].env, **FAST_AEC_KWARGS.get(name, {})))
+
+
+def test_default_gomoku_size_plays_a_full_game():
+    need_game("gomoku")
+    from pettingzoo.test import api_test
+
+    env = AEC_ENVS["gomoku_v0"].env()
+    assert env.unwrapped.game.size == 15
+    api_test(env, num_cycles=300)
+
+
+def test_game_options_pass_through():
+    need_game("go")
+    need_game("gomoku")
+    need_game("othello")
+    env = gymnasium.make("simarena/Gomoku-v0", size=9)
+    assert env.observation_space.shape[1:] == (9, 9) and env.action_space.n == 81
+    assert env.reset(seed=0)[0].shape[1:] == (9, 9)
+    assert AEC_ENVS["othello_v0"].env(size=6).action_space("player_0").n == 37
+    go = AEC_ENVS["go9x9_v0"].env(komi=6.5, max_moves=50).unwrapped.game
+    assert go.size == 9 and go.initial_state()[7] == 13  # komi is stored doubled
+    assert gymnasium.make("simarena/Go9x9-v0", komi=0.5).unwrapped.game.initial_state()[7] == 1
+    with pytest.raises(ValueError, match="size"):
+        gymnasium.make("simarena/Gomoku-v0", size=3)
+
+
+# ---- observations -------------------------------------------------------------------
+@pytest.mark.parametrize("name", AEC_NAMES)
+def test_aec_observation_is_from_the_observers_side(name):
+    """Planes 0/1 are the observer's / the other's stones, on either agent's turn."""
+    need_game(GAME_OF_AEC[name])
+    env = AEC_ENVS[name].env(**FAST_AEC_KWARGS.get(name, {}))
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    raw = env.unwrapped
+    for _ in range(30):
+        if any(env.terminations.values()):
+            break
+        board = raw.game.board(raw.game_state)
+        for player, agent in enumerate(env.possible_agents):
+            obs = env.observe(agent)
+            np.testing.assert_array_equal(obs["observation"][0], board == player + 1)
+            np.testing.assert_array_equal(obs["observation"][1], board == 2 - player)
+            if agent == env.agent_selection:
+                assert obs["action_mask"].sum() >= 1
+            else:
+                assert not obs["action_mask"].any()
+        mask = env.observe(env.agent_selection)["action_mask"]
+        env.step(int(rng.choice(np.flatnonzero(mask))))
+
+
+def test_connect4_observation_after_first_move():
+    env = AEC_ENVS["connect4_v0"].env()
+    env.reset()
+    env.step(3)
+    mine = env.observe("player_0")["observation"]
+    theirs = env.observe("player_1")["observation"]
+    expected = np.zeros((6, 7), dtype=np.float32)
+    expected[5, 3] = 1  # row 0 is the top: the stone lies in the bottom row
+    np.testing.assert_array_equal(mine[0], expected)
+    np.testing.assert_array_equal(theirs[1], expected)
+    assert not mine[1].any() and not theirs[0].any()
+    assert env.agent_selection == "player_1"
+
+
+# ---- rewards ------------------------------------------------------------------------
+def test_aec_rewards_on_a_tictactoe_win():
+    env = AEC_ENVS["tictactoe_v0"].env()
+    env.reset()
+    for action in [0, 3, 1, 4, 2]:  # X takes the top row
+        env.step(action)
+    finals = {}
+    for agent in env.agent_iter():
+        _, reward, termination, truncation, _ = env.last()
+        assert termination and not truncation
+        finals[agent] = reward
+        env.step(None)
+    assert finals == {"player_0": 1, "player_1": -1}
+
+
+def scripted(actions):
+    moves = iter(actions)
+    return lambda state, rng: next(moves)
+
+
+@pytest.mark.parametrize(
+    "agent_moves, opponent_moves, reward",
+    [
+        ([0, 1, 2], [3, 4], 1.0),  # the agent completes the top row
+        ([0, 1, 6], [3, 4, 5], -1.0),  # the opponent completes the middle row
+    ],
+)
+def test_gym_reward_is_from_the_agents_side(agent_moves, opponent_moves, reward):
+    env = gymnasium.make("simarena/TicTacToe-v0")
+    env.reset(seed=0)
+    env.unwrapped.opponent = scripted(opponent_moves)
+    for i, action in enumerate(agent_moves):
+        obs, r, terminated, truncated, info = env.step(action)
+        last = i == len(agent_moves) - 1
+        assert (r, terminated, truncated) == ((reward if last else 0.0), last, False)
+    assert not info["action_mask"].any() and not env.unwrapped.action_masks().any()
+
+
+def test_gym_agent_can_play_second_and_the_side_can_be_random():
+    env = gymnasium.make("simarena/Connect4-v0", agent_player=1)
+    obs, info = env.reset(seed=3)
+    assert obs[0].sum() == 0 and obs[1].sum() == 1  # the opponent has moved
+    np.testing.assert_array_equal(env.unwrapped.action_masks(), info["action_mask"] == 1)
+    env = gymnasium.make("simarena/Connect4-v0", agent_player="random")
+    sides = {int(env.reset(seed=s)[0][1].sum()) for s in range(16)}
+    assert sides == {0, 1}
+
+
+# ---- seeding ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "env_id, opponent",
+    [(i, "random") for i in GYM_IDS]
+    + [(i, "greedy") for i in MCTS_IDS]
+    + [(i, "mcts") for i in MCTS_IDS],
+)
+def test_gym_same_seed_same_game(env_id, opponent):
+    need_game(GAME_OF_ID[env_id])
+    kwargs = {"simulations": 30} if opponent == "mcts" else {}
+    env = gymnasium.make(env_id, opponent=opponent, opponent_kwargs=kwargs, agent_player="random")
+    traces = [play_masked(env, np.random.default_rng(seed)) for seed in (7, 7, 8, 9)]
+    assert len(traces[0]) > 2
+    for a, b in zip(traces[0], traces[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+    # The opponent does draw on the env's generator: other seeds, other games.
+    def same(t1, t2):
+        return len(t1) == len(t2) and all(
+            np.array_equal(x, y) for x, y in zip(t1, t2, strict=False)
+        )
+
+    assert not all(same(t, traces[0]) for t in traces[2:])
+
+
+@pytest.mark.parametrize("game", ["tictactoe", "connect4"])
+def test_aec_mcts_self_play_is_reproducible(game):
+    name = f"{game}_v0"
+    bot = make_opponent("mcts", make_game(game), simulations=30)
+
+    def play(seed):
+        env = AEC_ENVS[name].env()
+        env.reset(seed=seed)
+        rng = np.random.default_rng(seed)
+        moves = []
+        for _ in env.agent_iter():
+            obs, _, termination, truncation, _ = env.last()
+            action = None if termination or truncation else bot(env.unwrapped.game_state, rng)
+            moves.append(action)
+            env.step(action)
+        return moves
+
+    first = play(5)
+    assert first == play(5) and len(first) > 5
+
+
+# ---- illegal moves ------------------------------------------------------------------
+def test_gym_illegal_move_raises_and_leaves_the_env_unchanged():
+    env = gymnasium.make("simarena/TicTacToe-v0")
+    env.reset(seed=0)
+    obs, _, _, _, info = env.step(4)
+    before = env.unwrapped.game_state.copy()
+    for bad, named in [(4, "'b2'"), (9, "action 9"), (-1, "action -1"), (1.5, "1.5")]:
+        with pytest.raises(ValueError, match=named) as err:
+            env.step(bad)
+        if isinstance(bad, int) and 0 <= bad < 9:
+            assert "legal moves are" in str(err.value)
+        np.testing.assert_array_equal(env.unwrapped.game_state, before)
+    legal = np.flatnonzero(info["action_mask"])
+    obs2, *_ = env.step(int(legal[0]))  # still playable
+    assert obs2[0].sum() == 2
+
+
+def test_gym_illegal_move_lose_ends_with_minus_one():
+    env = gymnasium.make("simarena/TicTacToe-v0", illegal_move="lose")
+    env.reset(seed=0)
+    env.step(4)
+    obs, reward, terminated, truncated, info = env.step(4)
+    assert (reward, terminated, truncated) == (-1.0, True, False)
+    assert not info["action_mask"].any()
+    with pytest.raises(ValueError, match="reset"):
+        env.step(0)
+
+
+@pytest.mark.parametrize("factory", ["env", "raw_env"])
+def test_aec_illegal_move_raises_and_leaves_the_env_unchanged(factory):
+    env = getattr(AEC_ENVS["connect4_v0"], factory)()
+    env.reset()
+    for _ in range(6):
+        env.step(0)  # fill column 1 (alternating colours, no four)
+    before = {a: env.observe(a) for a in env.possible_agents}
+    state = env.unwrapped.game_state.copy()
+    rewards = (dict(env.rewards), dict(env._cumulative_rewards))
+    with pytest.raises(
+        ValueError,
+        match=r"illegal move '1' \(action 0\) \[the column is full\]; legal moves are: 2, 3",
+    ):
+        env.step(0)
+    np.testing.assert_array_equal(env.unwrapped.game_state, state)
+    assert env.agent_selection == "player_0" and not any(env.terminations.values())
+    assert (env.rewards, env._cumulative_rewards) == rewards
+    for agent in env.possible_agents:
+        after = env.observe(agent)
+        for key in ("observation", "action_mask"):
+            np.testing.assert_array_equal(after[key], before[agent][key])
+
+
+@pytest.mark.parametrize("factory", ["env", "raw_env"])
+def test_aec_illegal_move_lose(factory):
+    env = getattr(AEC_ENVS["tictactoe_v0"], factory)(illegal_move="lose")
+    env.reset()
+    env.step(4)
+    env.step(4)  # player_1 plays on X's cell
+    finals = {}
+    for agent in env.agent_iter():
+        _, reward, termination, truncation, _ = env.last()
+        assert termination or truncation
+        finals[agent] = reward
+        env.step(None)
+    assert finals == {"player_0": 0, "player_1": -1}
+
+
+def test_bad_options_are_value_errors():
+    with pytest.raises(ValueError, match="illegal_move"):
+        AEC_ENVS["connect4_v0"].env(illegal_move="ignore")
+    with pytest.raises(ValueError, match="render_mode"):
+        AEC_ENVS["connect4_v0"].raw_env(render_mode="vr")
+    with pytest.raises(ValueError, match="agent_player"):
+        gymnasium.make("simarena/Connect4-v0", agent_player=2)
+    with pytest.raises(ValueError, match="agent_player"):
+        gymnasium.make("simarena/Connect4-v0", agent_player=True)
+    with pytest.raises(ValueError, match=r"unknown opponent 'perfect'.*greedy.*mcts"):
+        gymnasium.make("simarena/Connect4-v0", opponent="perfect")
+    with pytest.raises(ValueError, match="solver"):
+        make_opponent("solver", make_game("tictactoe"))
+    with pytest.raises(ValueError, match="depth"):
+        make_opponent("mcts", make_game("tictactoe"), depth=3)
+
+
+# ---- rendering ----------------------------------------------------------------------
+def test_ansi_render_is_the_games_text():
+    env = gymnasium.make("simarena/TicTacToe-v0", render_mode="ansi")
+    env.reset(seed=0)
+    env.step(4)
+    game, state = env.unwrapped.game, env.unwrapped.game_state
+    assert env.render() == game.render_text(state)
+    aec = AEC_ENVS["tictactoe_v0"].env(render_mode="ansi")
+    aec.reset()
+    aec.step(4)
+    assert aec.render() == game.render_text(aec.unwrapped.game_state)
+
+
+@pytest.mark.parametrize("env_id", GYM_IDS)
+def test_gym_rgb_and_human_render(env_id):
+    need_game(GAME_OF_ID[env_id])
+    need_renderer()
+    env = gymnasium.make(env_id, render_mode="rgb_array")
+    env.reset(seed=0)
+    frame = env.render()
+    assert frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3
+    env.close()
+    env = gymnasium.make(env_id, render_mode="human")
+    env.reset(seed=0)
+    assert env.render() is None
+    env.close()
+    env.close()  # closing twice is allowed
+
+
+# ---- opponents ----------------------------------------------------------------------
+def test_random_opponent_is_uniform_over_legal_moves_and_seeded():
+    game = make_game("connect4")
+    state = game.from_moves("111111")  # column 1 full
+    bot = make_opponent("random", game)
+    picks = [bot(state, np.random.default_rng(s)) for s in range(200)]
+    assert set(picks) == {1, 2, 3, 4, 5, 6}
+    assert picks == [bot(state, np.random.default_rng(s)) for s in range(200)]
+
+
+@pytest.mark.parametrize(
+    "game_name, moves, expected",
+    [
+        # X: three in column 1, O: three in column 2; X wins rather than blocks.
+        ("connect4", "121212", {0}),
+        # O to move, X threatens column 1; O has no win: block.
+        ("connect4", "12121", {0}),
+        # X: a3 b3, O: a1 b1; X to move wins at c3 (rather than block c1).
+        ("tictactoe", "a3 a1 b3 b1", {"c3"}),
+        # X: a3 c1, O: b2 a2; O threatens c2, X has no win: block.
+        ("tictactoe", "a3 b2 c1 a2", {"c2"}),
+    ],
+)
+def test_greedy_wins_then_blocks(game_name, moves, expected):
+    game = make_game(game_name)
+    state = game.from_moves(moves)
+    bot = make_opponent("greedy", game)
+    picks = {bot(state, np.random.default_rng(s)) for s in range(20)}
+    if game_name == "tictactoe":
+        picks = {game.action_to_str(a) for a in picks}
+    assert picks == expected
+
+
+def test_greedy_is_random_without_threats():
+    game = make_game("tictactoe")
+    bot = make_opponent("greedy", game)
+    picks = {bot(game.initial_state(), np.random.default_rng(s)) for s in range(100)}
+    assert picks == set(range(9))
+
+
+def test_mcts_beats_random_at_tictactoe():
+    env = gymnasium.make("simarena/TicTacToe-v0", opponent="random", agent_player=0)
+    bot = make_opponent("mcts", env.unwrapped.game, simulations=300)
+    rewards = []
+    for seed in range(10):
+        _, info = env.reset(seed=seed)
+        rng = np.random.default_rng(100 + seed)
+        terminated = False
+        while not terminated:
+            action = bot(env.unwrapped.game_state, rng)
+            assert info["action_mask"][action] == 1
+            _, reward, terminated, _, info = env.step(action)
+        rewards.append(reward)
+    # A random first player loses about 29% of its games and wins 58%.
+    assert min(rewards) >= 0 and rewards.count(1.0) >= 8, rewards
+
+
+# X to move; column 4 makes an open three on the bottom row (two threats), every
+# other move lets the game go on: the solver must find a move that wins by force.
+SOLVER_POSITION = "223377776666367722632233"
+
+
+def wins_in_two(game, state, action: int) -> bool:
+    """After ``action`` the opponent cannot win at once and every reply allows a winning move."""
+    after = game.apply(state, action)
+    if game.is_terminal(after) or len(winning_moves(game, after)):
+        return False
+    return all(
+        len(winning_moves(game, game.apply(after, int(r)))) for r in game.legal_actions(after)
+    )
+
+
+def test_solver_finds_the_forced_win():
+    pytest.importorskip("sim.board.connect4_solver")
+    game = make_game("connect4")
+    state = game.from_moves(SOLVER_POSITION)
+    assert len(winning_moves(game, state)) == 0
+    forced = [a for a in game.legal_actions(state) if wins_in_two(game, state, int(a))]
+    assert forced == [3]
+    bot = make_opponent("solver", game)
+    assert bot(state, np.random.default_rng(0)) == 3
+
+
+def test_solver_falls_back_to_mcts_when_over_budget():
+    pytest.importorskip("sim.board.connect4_solver")
+    game = make_game("connect4")
+    state = game.from_moves("4")  # far too early to solve in 1000 nodes
+    bot = make_opponent("solver", game, max_nodes=1000, simulations=40)
+    mcts = make_opponent("mcts", game, simulations=40)
+    for seed in range(3):
+        expected = mcts(state, np.random.default_rng(seed))
+        assert bot(state, np.random.default_rng(seed)) == expected

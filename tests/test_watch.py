@@ -1,0 +1,182 @@
+"""scripts/watch.py: help, recording a match, bad input.  Headless."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+import imageio.v2 as iio2  # noqa: E402
+import imageio.v3 as iio3  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "watch.py"
+
+
+@pytest.fixture(scope="module")
+def watch():
+    spec = importlib.util.spec_from_file_location("watch_script", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    yield module
+    del sys.modules[spec.name]
+
+
+@pytest.fixture
+def players(monkeypatch):
+    """The real opponents if envs.board.opponents exists, else a random stand-in."""
+    try:
+        import envs.board.opponents  # noqa: F401
+    except ImportError:
+        import types
+
+        def make_opponent(name, game, **kwargs):
+            if name not in ("random", "greedy", "mcts"):
+                raise ValueError(f"unknown opponent {name!r}")
+            return lambda state, rng: int(rng.choice(game.legal_actions(state)))
+
+        stub = types.ModuleType("envs.board.opponents")
+        stub.make_opponent = make_opponent
+        monkeypatch.setitem(sys.modules, "envs.board.opponents", stub)
+
+
+def run_script(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_from_the_repo_root():
+    done = run_script("--help")
+    assert done.returncode == 0, done.stderr
+    for option in (
+        "--game",
+        "--player0",
+        "--player1",
+        "--simulations",
+        "--record",
+        "--fps",
+        "--games",
+        "--seed",
+    ):
+        assert option in done.stdout
+
+
+def test_records_a_gif_from_the_command_line(tmp_path):
+    out = tmp_path / "match.gif"
+    done = run_script(
+        "--game",
+        "tictactoe",
+        "--player0",
+        "random",
+        "--player1",
+        "random",
+        "--record",
+        str(out),
+        "--fps",
+        "4",
+        "--hold",
+        "0",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "moves:" in done.stdout and str(out) in done.stdout
+    frames = iio3.imread(out)
+    # One frame per position: 5 to 9 moves of Tic-Tac-Toe make 6 to 10 positions.
+    assert 6 <= len(frames) <= 10
+    assert frames.shape[-1] in (3, 4) and frames.dtype == np.uint8
+
+
+def test_records_mp4_games_in_process(watch, players, tmp_path, capsys):
+    out = tmp_path / "match.mp4"
+    code = watch.main(
+        [
+            "--game",
+            "tictactoe",
+            "--player0",
+            "random",
+            "--player1",
+            "greedy",
+            "--record",
+            str(out),
+            "--fps",
+            "8",
+            "--games",
+            "2",
+            "--hold",
+            "0.5",
+            "--cell-px",
+            "32",
+        ]
+    )
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert printed.count("moves:") == 2 and "total:" in printed and str(out) in printed
+    with iio2.get_reader(out) as reader:
+        frames = [f for f in reader]
+    # Two games of 5..9 moves, each 6..10 positions plus 4 frames holding the end.
+    assert 2 * (6 + 4) <= len(frames) <= 2 * (10 + 4)
+    assert frames[0].ndim == 3 and frames[0].shape[2] == 3
+
+
+def test_same_seed_same_game(watch, players, tmp_path, capsys):
+    outputs = []
+    for i in range(2):
+        argv = [
+            "--game",
+            "connect4",
+            "--player0",
+            "random",
+            "--player1",
+            "random",
+            "--seed",
+            "7",
+            "--record",
+            str(tmp_path / f"g{i}.gif"),
+            "--hold",
+            "0",
+            "--cell-px",
+            "16",
+        ]
+        assert watch.main(argv) == 0
+        outputs.append(capsys.readouterr().out.splitlines()[:2])
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--player0", "nobody"], "nobody"),
+        (["--player1", "human", "--record", "x.gif"], "human"),
+        (["--game", "tictactoe", "--game-size", "5"], "size"),
+        (["--game", "othello", "--game-size", "7"], "size"),
+        (["--record", "out.avi"], "extension"),
+        (["--record", "no/such/dir/out.mp4"], "no directory"),
+        (["--fps", "0"], "--fps"),
+        (["--games", "0"], "--games"),
+    ],
+)
+def test_bad_input_exits_2_with_a_message(watch, players, argv, message, capsys):
+    assert watch.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("watch.py: error:") and message in err
+    assert "Traceback" not in err
+
+
+def test_unknown_game_exits_2(watch, capsys):
+    with pytest.raises(SystemExit) as exc:
+        watch.main(["--game", "chess"])
+    assert exc.value.code == 2
+    assert "chess" in capsys.readouterr().err

@@ -17,8 +17,11 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
+# For now the main job is a recorded match; the AlphaZero work turns it into training.
 demo: install
-	$(PY) scripts/demo.py
+	@dir=runs/demo-connect4-$$(date +%Y%m%d-%H%M%S) && mkdir -p $$dir && \
+	$(PY) scripts/watch.py --game connect4 --player0 mcts --player1 greedy \
+		--simulations 2000 --fps 2 --record $$dir/match.mp4
 
 test: install
 	$(PY) -m pytest -n 2 --dist loadgroup -q

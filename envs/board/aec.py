@@ -20,7 +20,6 @@ from envs.board.common import (
     BoardRendering,
     check_choice,
     int8_mask,
-    observation_for,
     resolve_game,
 )
 from sim.board import BoardGame
@@ -97,7 +96,7 @@ class BoardGameAECEnv(AECEnv, EzPickle):
         else:
             mask = np.zeros(self.game.num_actions, dtype=np.int8)
         return {
-            "observation": observation_for(self.game, self.game_state, player),
+            "observation": self.game.observation(self.game_state, player),
             "action_mask": mask,
         }
 
@@ -164,8 +163,11 @@ raw_env = BoardGameAECEnv
 
 
 def wrap(env: BoardGameAECEnv) -> AECEnv:
-    """The classic-env wrapper stack; the illegal-move wrapper only for ``illegal_move="lose"``."""
-    if env.illegal_move == "lose":
-        env = wrappers.TerminateIllegalWrapper(env, illegal_reward=-1)
-    env = wrappers.AssertOutOfBoundsWrapper(env)
+    """The classic-env wrapper stack, less what the raw env already does better.
+
+    The raw env validates every action itself (a ValueError naming the move and the
+    legal ones, or PettingZoo's illegal-move-loses rule with ``illegal_move="lose"``), so
+    ``AssertOutOfBoundsWrapper`` and ``TerminateIllegalWrapper`` would only add a layer of
+    attribute forwarding to every call; the order checks stay.
+    """
     return wrappers.OrderEnforcingWrapper(env)

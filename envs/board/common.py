@@ -1,13 +1,11 @@
 """Pieces shared by the AEC and the single-agent board game envs: game lookup, the
-observation of either player, and rendering."""
+rendering."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sim.board import BoardGame, make_game
-from sim.board.base import CONNECT4, H_GAME, H_TO_PLAY
-from sim.board.connect4 import S_MASK, S_POSITION
 
 RENDER_MODES = ["human", "rgb_array", "ansi"]
 ILLEGAL_MOVE_MODES = ("raise", "lose")
@@ -30,27 +28,6 @@ def resolve_game(game: str | BoardGame, **game_kwargs) -> BoardGame:
 def check_choice(what: str, value: object, choices) -> None:
     if value not in choices:
         raise ValueError(f"{what} must be one of {list(choices)}, got {value!r}")
-
-
-def state_as_mover(state: np.ndarray, player: int) -> np.ndarray:
-    """``state`` as if ``player`` were to move (a copy when it is the other's turn).
-
-    Observations and threat checks need the non-mover's view. Every game stores its
-    board in absolute colours except Connect Four, whose bitboard keeps the mover's
-    stones, so that one is swapped along with the turn.
-    """
-    if int(state[H_TO_PLAY]) == player:
-        return state
-    flipped = state.copy()
-    flipped[H_TO_PLAY] = player
-    if flipped[H_GAME] == CONNECT4:
-        flipped[S_POSITION] ^= flipped[S_MASK]
-    return flipped
-
-
-def observation_for(game: BoardGame, state: np.ndarray, player: int) -> np.ndarray:
-    """The observation planes (float32) of ``state`` from ``player``'s side."""
-    return game.observation(state_as_mover(state, player))
 
 
 def int8_mask(game: BoardGame, state: np.ndarray) -> np.ndarray:

@@ -13,7 +13,6 @@ from envs.board.common import (
     RENDER_MODES,
     BoardRendering,
     check_choice,
-    observation_for,
     resolve_game,
 )
 from envs.board.opponents import make_opponent
@@ -100,7 +99,7 @@ class BoardGameEnv(gymnasium.Env):
 
     # ---- helpers -------------------------------------------------------------
     def _obs(self) -> np.ndarray:
-        return observation_for(self.game, self.game_state, self.agent_player)
+        return self.game.observation(self.game_state, self.agent_player)
 
     def _info(self) -> dict[str, Any]:
         return {"action_mask": self.action_masks().astype(np.int8)}

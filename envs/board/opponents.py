@@ -18,7 +18,6 @@ from typing import Protocol
 
 import numpy as np
 
-from envs.board.common import state_as_mover
 from sim.board import BoardGame
 from sim.board.base import H_TO_PLAY, H_WINNER
 
@@ -83,7 +82,7 @@ class GreedyOpponent:
         if len(wins):
             return _pick(wins, rng)
         other = 1 - int(state[H_TO_PLAY])
-        threats = winning_moves(self.game, state_as_mover(state, other))
+        threats = winning_moves(self.game, self.game.with_mover(state, other))
         blocks = np.intersect1d(threats, legal)
         if len(blocks):
             return _pick(blocks, rng)

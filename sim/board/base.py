@@ -144,7 +144,21 @@ class BoardGame:
     def ply(self, state: np.ndarray) -> int:
         return int(state[H_PLY])
 
-    def observation(self, state: np.ndarray) -> np.ndarray:
+    def with_mover(self, state: np.ndarray, player: int) -> np.ndarray:
+        """``state`` as if ``player`` were to move (a copy when it is the other's turn).
+
+        A null move: observations and threat checks need the non-mover's view.
+        """
+        if int(state[H_TO_PLAY]) == player:
+            return state
+        flipped = state.copy()
+        flipped[H_TO_PLAY] = player
+        return flipped
+
+    def observation(self, state: np.ndarray, player: int | None = None) -> np.ndarray:
+        """Planes (float32) from the view of ``player``, by default the player to move."""
+        if player is not None:
+            state = self.with_mover(state, player)
         out = np.zeros(self.obs_shape, dtype=np.float32)
         type(self)._observation_into(state, out)
         return out

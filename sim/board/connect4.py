@@ -151,6 +151,14 @@ class Connect4(BoardGame):
             size=WIDTH, board_shape=(HEIGHT, WIDTH), num_actions=WIDTH, num_planes=NUM_PLANES
         )
 
+    def with_mover(self, state: np.ndarray, player: int) -> np.ndarray:
+        """As the base method; the bitboard keeps the mover's stones, so swap them too."""
+        if int(state[H_TO_PLAY]) == player:
+            return state
+        flipped = super().with_mover(state, player)
+        flipped[S_POSITION] ^= flipped[S_MASK]
+        return flipped
+
     def illegal_reason(self, state: np.ndarray, action: int) -> str:
         return "the column is full"
 

@@ -94,7 +94,7 @@ def test_random_play_ends_within_the_move_bound(game, seed):
     assert [game.ply(s) for s in states] == list(range(len(states)))
     # The kernel itself offers nothing once the game is over (searches call it directly).
     dirty = np.ones(game.num_actions, dtype=np.bool_)
-    assert type(game)._legal_mask_into(states[-1], dirty) == 0
+    assert game.rules.legal_mask_into(states[-1], dirty) == 0
     assert not dirty.any()
 
 
@@ -158,9 +158,9 @@ def test_legal_mask_is_exactly_the_moves_apply_accepts(game, seed):
         assert mask.any()
         # The kernel writes every entry, whatever the buffer held, and counts them.
         dirty = np.ones(game.num_actions, dtype=np.bool_)
-        assert type(game)._legal_mask_into(state, dirty) == mask.sum()
+        assert game.rules.legal_mask_into(state, dirty) == mask.sum()
         np.testing.assert_array_equal(dirty, mask)
-    is_legal = type(game)._is_legal
+    is_legal = game.rules.is_legal
     assert not is_legal(state, -1) and not is_legal(state, game.num_actions)
     for a in range(game.num_actions):
         assert is_legal(state, a) == mask[a]

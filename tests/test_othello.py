@@ -273,7 +273,7 @@ def test_illegal_moves_raise_and_leave_state_unchanged() -> None:
         with pytest.raises(ValueError, match=pattern):
             GAME.apply(s, action)
         assert np.array_equal(s, before)
-    assert not any(GAME._is_legal(s, a) for a in (-1, 65, 1000))
+    assert not any(GAME.rules.is_legal(s, a) for a in (-1, 65, 1000))
 
 
 def test_forced_pass_then_game_over() -> None:

@@ -134,7 +134,7 @@ class BoardGameAECEnv(AECEnv, EzPickle):
             self.terminations = dict.fromkeys(self.agents, True)
             self._accumulate_rewards()
             return
-        type(self.game)._play(self.game_state, action)
+        self.game.rules.play(self.game_state, action)
         self.last_action = action
         if self.game.is_terminal(self.game_state):
             returns = self.game.returns(self.game_state)

@@ -111,7 +111,7 @@ class BoardGameEnv(gymnasium.Env):
         return 1.0 if w == self.agent_player else -1.0
 
     def _play(self, action: int) -> None:
-        type(self.game)._play(self.game_state, action)
+        self.game.rules.play(self.game_state, action)
         self.last_action = action
 
     def _opponent_moves(self) -> None:

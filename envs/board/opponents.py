@@ -60,7 +60,7 @@ def winning_moves(game: BoardGame, state: np.ndarray) -> np.ndarray:
     child = np.empty_like(state)
     for a in game.legal_actions(state):
         child[:] = state
-        type(game)._play(child, int(a))
+        game.rules.play(child, int(a))
         if child[H_WINNER] == mover:
             wins.append(int(a))
     return np.array(wins, dtype=np.int64)

@@ -24,13 +24,16 @@ Each game module provides these ``@njit(cache=True)`` kernels::
     observation_into(state, out: float32[C,H,W]) planes from the mover's view
     board_view(state) -> int8[H, W]              0 empty, 1 player_0's stone, 2 player_1's
 
-and a :class:`BoardGame` subclass that adds validation, notation, symmetries and text.
+and a :class:`BoardGame` subclass (``rules = sys.modules[__name__]``) that adds
+validation, notation, symmetries and text.  Games that store a cell grid share their
+common kernels through :mod:`sim.board.grid`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from types import ModuleType
 from typing import ClassVar
 
 import numpy as np
@@ -51,22 +54,26 @@ GAME_IDS = {
 Symmetry = tuple[np.ndarray, np.ndarray]
 
 
+def is_int(value: object) -> bool:
+    """True for a Python or NumPy integer; False for a bool, a float or anything else."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 class BoardGame:
     """Python face of a game: validation, notation, symmetries, text.
 
-    Subclasses set the class attributes and the kernels from their module; methods
-    here never mutate a state they are given.
+    Subclasses set the class attributes, ``rules`` (the module holding the game's
+    kernels) among them; methods here never mutate a state they are given.
     """
 
     name: ClassVar[str]
     player_symbols: ClassVar[tuple[str, str]] = ("X", "O")
-    # Kernels (see the module docstring); set by each subclass.
-    _new_state: Callable
-    _legal_mask_into: Callable
-    _is_legal: Callable
-    _play: Callable
-    _observation_into: Callable
-    _board_view: Callable
+    # The game's module: its kernels (see the module docstring) are rules.play etc.
+    rules: ClassVar[ModuleType]
+    # Notation of a point: column label, then row number counted from the bottom, or
+    # from the top if rows_from_top; notation_note tells the reader about it in errors.
+    rows_from_top: ClassVar[bool] = False
+    notation_note: ClassVar[str] = ""
 
     def __init__(
         self, size: int, board_shape: tuple[int, int], num_actions: int, num_planes: int
@@ -81,12 +88,12 @@ class BoardGame:
 
     # ---- state -------------------------------------------------------------
     def initial_state(self) -> np.ndarray:
-        return type(self)._new_state(self.size)
+        return self.rules.new_state(self.size)
 
     def legal_mask(self, state: np.ndarray) -> np.ndarray:
         mask = np.zeros(self.num_actions, dtype=np.bool_)
         if state[H_WINNER] == ONGOING:
-            type(self)._legal_mask_into(state, mask)
+            self.rules.legal_mask_into(state, mask)
         return mask
 
     def legal_actions(self, state: np.ndarray) -> np.ndarray:
@@ -94,7 +101,7 @@ class BoardGame:
 
     def check_action(self, state: np.ndarray, action: object) -> int:
         """Return ``action`` as an int, or raise ValueError naming it, why, and the legal moves."""
-        if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
+        if not is_int(action):
             raise ValueError(
                 f"{self.name}: move {action!r} must be an int action, got {type(action).__name__}"
             )
@@ -103,7 +110,7 @@ class BoardGame:
             raise ValueError(f"{self.name}: move {self._describe(a)} after the game ended")
         if not 0 <= a < self.num_actions:
             reason = f"out of range 0..{self.num_actions - 1}"
-        elif not type(self)._is_legal(state, a):
+        elif not self.rules.is_legal(state, a):
             reason = self.illegal_reason(state, a)
         else:
             return a
@@ -111,6 +118,19 @@ class BoardGame:
         raise ValueError(
             f"{self.name}: illegal move {self._describe(a)} [{reason}]; legal moves are: {legal}"
         )
+
+    def _check_board(self, board: np.ndarray, to_play: int) -> np.ndarray:
+        """``board`` as an array, once it is H x W of 0/1/2 and ``to_play`` is 0 or 1.
+
+        For the games' ``state_from_board``; raises ValueError naming what is wrong.
+        """
+        b = np.asarray(board)
+        h, w = self.board_shape
+        if b.shape != (h, w) or not np.isin(b, (0, 1, 2)).all():
+            raise ValueError(f"{self.name}: board must be {h}x{w} with values 0, 1, 2")
+        if isinstance(to_play, bool) or to_play not in (0, 1):
+            raise ValueError(f"{self.name}: to_play must be 0 or 1, got {to_play!r}")
+        return b
 
     def illegal_reason(self, state: np.ndarray, action: int) -> str:
         """Why an in-range ``action`` is illegal in the ongoing ``state`` (for error messages)."""
@@ -120,7 +140,7 @@ class BoardGame:
         """A new state with ``action`` played; ``state`` is left unchanged."""
         a = self.check_action(state, action)
         new = state.copy()
-        type(self)._play(new, a)
+        self.rules.play(new, a)
         return new
 
     def is_terminal(self, state: np.ndarray) -> bool:
@@ -160,12 +180,12 @@ class BoardGame:
         if player is not None:
             state = self.with_mover(state, player)
         out = np.zeros(self.obs_shape, dtype=np.float32)
-        type(self)._observation_into(state, out)
+        self.rules.observation_into(state, out)
         return out
 
     def board(self, state: np.ndarray) -> np.ndarray:
         """``int8[H, W]``: 0 empty, 1 a stone of player_0, 2 a stone of player_1."""
-        return type(self)._board_view(state)
+        return self.rules.board_view(state)
 
     # ---- symmetries --------------------------------------------------------
     def symmetries(self, planes: np.ndarray, policy: np.ndarray) -> list[Symmetry]:
@@ -188,31 +208,40 @@ class BoardGame:
         return out
 
     # ---- notation ----------------------------------------------------------
-    # Default notation: a point is column letter + row number counted from the bottom
-    # ("a1" is the bottom-left corner); an action past the H*W points is "pass".
+    # A point is its column label and row label ("a1"); see column_labels and
+    # row_label.  Text is read in either case.  An action past the H*W points is "pass".
     def action_to_str(self, action: int) -> str:
         h, w = self.board_shape
         a = int(action)
-        if a == h * w and self.num_actions > h * w:
+        if a == h * w and self._has_pass():
             return "pass"
         if not 0 <= a < h * w:
             raise ValueError(f"{self.name}: action {a} is out of range 0..{self.num_actions - 1}")
         r, c = divmod(a, w)
-        return f"{self.column_labels()[c]}{h - r}"
+        return f"{self.column_labels()[c]}{self.row_label(r)}"
 
     def str_to_action(self, text: str) -> int:
         h, w = self.board_shape
         t = text.strip().lower()
-        if t == "pass" and self.num_actions > h * w:
+        if t == "pass" and self._has_pass():
             return h * w
         m = re.fullmatch(r"([a-z])(\d{1,2})", t)
-        cols = self.column_labels()
+        cols = [label.lower() for label in self.column_labels()]
         if not m or m.group(1) not in cols or not 1 <= int(m.group(2)) <= h:
+            labels = self.column_labels()
+            note = f" ({self.notation_note})" if self.notation_note else ""
             raise ValueError(
-                f"{self.name}: cannot read move {text!r}: expected a point such as "
-                f"{cols[0]}1..{cols[-1]}{h}" + (" or 'pass'" if self.num_actions > h * w else "")
+                f"{self.name}: cannot read move {text!r}: expected a point "
+                f"{labels[0]}1..{labels[-1]}{h}{note}" + (" or 'pass'" if self._has_pass() else "")
             )
-        return (h - int(m.group(2))) * w + cols.index(m.group(1))
+        number = int(m.group(2))
+        row = number - 1 if self.rows_from_top else h - number
+        return row * w + cols.index(m.group(1))
+
+    def _has_pass(self) -> bool:
+        """True if the game has a pass action (the one after the H*W points)."""
+        h, w = self.board_shape
+        return self.num_actions > h * w
 
     def _describe(self, action: int) -> str:
         try:
@@ -266,8 +295,9 @@ class BoardGame:
         return [chr(ord("a") + c) for c in range(self.board_shape[1])]
 
     def row_label(self, row: int) -> str:
-        """Label of board row ``row`` (0 = top); rows count up from the bottom."""
-        return str(self.board_shape[0] - row)
+        """Label of board row ``row`` (0 = top): rows count up from the bottom (the
+        bottom row is "1"), or down from the top if ``rows_from_top``."""
+        return str(row + 1 if self.rows_from_top else self.board_shape[0] - row)
 
     def status_line(self, state: np.ndarray) -> str:
         if not self.is_terminal(state):

@@ -12,6 +12,8 @@ of digits such as ``"4453"``.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -139,12 +141,7 @@ class Connect4(BoardGame):
 
     name = "connect4"
     player_symbols = ("X", "O")
-    _new_state = staticmethod(new_state)
-    _legal_mask_into = staticmethod(legal_mask_into)
-    _is_legal = staticmethod(is_legal)
-    _play = staticmethod(play)
-    _observation_into = staticmethod(observation_into)
-    _board_view = staticmethod(board_view)
+    rules = sys.modules[__name__]
 
     def __init__(self) -> None:
         super().__init__(
@@ -191,12 +188,15 @@ class Connect4(BoardGame):
         return [str(c + 1) for c in range(WIDTH)]
 
 
-def solve(moves: str, weak: bool = False) -> int:
+def solve(moves: str, weak: bool = False, max_nodes: int | None = None) -> int:
     """Exact score of the position after ``moves`` (Pons' notation), for the side to move.
 
-    See :mod:`sim.board.connect4_solver`; ``weak=True`` returns only the sign
-    (1 win, 0 draw, -1 loss).
+    Win: 22 minus the stones the winner has played at the end; loss: the negative; draw:
+    0. ``weak=True`` returns only the sign (1 win, 0 draw, -1 loss). Past ``max_nodes``
+    searched positions it raises :class:`~sim.board.connect4_solver.SolverBudgetExceeded`
+    (early positions take seconds). See :mod:`sim.board.connect4_solver`; it loads on first
+    use, so the rules alone do not pay for its compilation or its table.
     """
     from sim.board.connect4_solver import solve as _solve
 
-    return _solve(moves, weak=weak)
+    return _solve(moves, weak=weak, max_nodes=max_nodes)

@@ -44,15 +44,15 @@ Observation planes, from the mover's view: 0 the mover's stones, 1 the opponent'
 
 from __future__ import annotations
 
-import re
+import sys
 
 import numpy as np
 from numba import njit
 
+from sim.board import grid
 from sim.board.base import (
     DRAW,
     GO,
-    H_GAME,
     H_PLY,
     H_SIZE,
     H_TO_PLAY,
@@ -60,6 +60,7 @@ from sim.board.base import (
     HEADER,
     ONGOING,
     BoardGame,
+    is_int,
 )
 
 DEFAULT_SIZE = 9
@@ -122,12 +123,9 @@ def new_state(size: int = DEFAULT_SIZE, komi2: int = 15, max_moves: int = 0) -> 
         raise ValueError("go: size must be from 2 to 19")
     if max_moves <= 0:
         max_moves = 3 * size * size
-    s = np.zeros(HEADER + size * size + max_moves + 1, dtype=np.int64)
-    s[H_GAME] = GO
-    s[H_WINNER] = ONGOING
-    s[H_SIZE] = size
+    s = grid.new_grid_state(GO, size, max_moves + 1)  # history[0] = 0, the empty board's hash
     s[S_KOMI2] = komi2
-    return s  # history[0] = 0, the empty board's hash
+    return s
 
 
 @njit(cache=True)
@@ -186,6 +184,25 @@ def _label_groups(
         ghash[groups] = h
         groups += 1
     return groups
+
+
+@njit(cache=True, inline="always")
+def _label_groups_in(state: np.ndarray, n: int, work: np.ndarray) -> int:
+    """:func:`_label_groups` on arrays carved from ``work`` (at least ``5 * n * n`` long).
+
+    Afterwards ``work[:nn]`` holds the group ids, ``work[nn:2*nn]`` the liberty counts
+    and ``work[2*nn:3*nn]`` the hashes (``nn = n * n``); the rest is scratch.
+    """
+    nn = n * n
+    return _label_groups(
+        state,
+        n,
+        work[:nn],
+        work[nn : 2 * nn],
+        work[2 * nn : 3 * nn],
+        work[3 * nn : 4 * nn],
+        work[4 * nn : 5 * nn],
+    )
 
 
 @njit(cache=True, inline="always")
@@ -249,15 +266,7 @@ def move_status(state: np.ndarray, action: int) -> int:
     if state[HEADER + action] != 0:
         return OCCUPIED
     work = np.empty(5 * nn, dtype=np.int64)
-    _label_groups(
-        state,
-        n,
-        work[:nn],
-        work[nn : 2 * nn],
-        work[2 * nn : 3 * nn],
-        work[3 * nn : 4 * nn],
-        work[4 * nn :],
-    )
+    _label_groups_in(state, n, work)
     alive, h = _play_outcome(
         state, n, action, state[H_TO_PLAY] + 1, work[:nn], work[nn : 2 * nn], work[2 * nn : 3 * nn]
     )
@@ -281,8 +290,8 @@ def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
         out[: nn + 1] = False
         return 0
     work = np.empty(5 * nn + BLOOM_WORDS, dtype=np.int64)
+    _label_groups_in(state, n, work)
     gid, glibs, ghash = work[:nn], work[nn : 2 * nn], work[2 * nn : 3 * nn]
-    _label_groups(state, n, gid, glibs, ghash, work[3 * nn : 4 * nn], work[4 * nn : 5 * nn])
     bloom = work[5 * nn :]
     bloom[:] = 0
     start = HEADER + nn
@@ -431,14 +440,7 @@ def board_hash(state: np.ndarray) -> int:
     return h
 
 
-@njit(cache=True)
-def board_view(state: np.ndarray) -> np.ndarray:
-    """int8[size, size], row 0 at the top (GTP row ``size``)."""
-    n = state[H_SIZE]
-    out = np.zeros((n, n), dtype=np.int8)
-    for p in range(n * n):
-        out[p // n, p % n] = state[HEADER + p]
-    return out
+board_view = grid.board_view  # row 0 at the top is GTP row ``size``
 
 
 @njit(cache=True)
@@ -449,15 +451,13 @@ def observation_into(state: np.ndarray, out: np.ndarray) -> None:
     me = state[H_TO_PLAY] + 1
     legal = np.zeros(nn + 1, dtype=np.bool_)
     legal_mask_into(state, legal)
-    black_to_move = 1.0 if me == BLACK else 0.0
-    for p in range(nn):
-        r, c = p // n, p % n
-        v = state[HEADER + p]
-        out[0, r, c] = 1.0 if v == me else 0.0
-        out[1, r, c] = 1.0 if (v != 0 and v != me) else 0.0
-        out[2, r, c] = 1.0 if v == 0 else 0.0
-        out[3, r, c] = black_to_move
-        out[4, r, c] = 1.0 if legal[p] else 0.0
+    grid.stone_planes_into(state, out, n)
+    out[3] = 1.0 if me == BLACK else 0.0
+    for r in range(n):
+        for c in range(n):
+            p = r * n + c
+            out[2, r, c] = 1.0 if state[HEADER + p] == 0 else 0.0
+            out[4, r, c] = 1.0 if legal[p] else 0.0
 
 
 class Go(BoardGame):
@@ -469,21 +469,13 @@ class Go(BoardGame):
 
     name = "go"
     player_symbols = ("X", "O")  # Black, White
-    _new_state = staticmethod(new_state)
-    _legal_mask_into = staticmethod(legal_mask_into)
-    _is_legal = staticmethod(is_legal)
-    _play = staticmethod(play)
-    _observation_into = staticmethod(observation_into)
-    _board_view = staticmethod(board_view)
+    rules = sys.modules[__name__]
+    notation_note = "GTP: no I column"
 
     def __init__(
         self, size: int = DEFAULT_SIZE, komi: float = DEFAULT_KOMI, max_moves: int | None = None
     ) -> None:
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, (int, np.integer))
-            or not MIN_SIZE <= size <= MAX_SIZE
-        ):
+        if not (is_int(size) and MIN_SIZE <= size <= MAX_SIZE):
             raise ValueError(f"go: size must be an int from {MIN_SIZE} to {MAX_SIZE}, got {size!r}")
         size = int(size)
         if (
@@ -498,11 +490,7 @@ class Go(BoardGame):
             )
         if max_moves is None:
             max_moves = 3 * size * size
-        if (
-            isinstance(max_moves, bool)
-            or not isinstance(max_moves, (int, np.integer))
-            or not 1 <= max_moves <= MAX_MOVES_LIMIT
-        ):
+        if not (is_int(max_moves) and 1 <= max_moves <= MAX_MOVES_LIMIT):
             raise ValueError(
                 f"go: max_moves must be an int from 1 to {MAX_MOVES_LIMIT} or "
                 f"None, got {max_moves!r}"
@@ -539,26 +527,14 @@ class Go(BoardGame):
         That board becomes the game's first position (ply 0, no earlier boards for
         superko).  Every group on it must have a liberty.
         """
-        b = np.asarray(board)
+        b = self._check_board(board, to_play)
         n = self.size
-        if b.shape != (n, n) or not np.isin(b, (0, 1, 2)).all():
-            raise ValueError(f"go: board must be {n}x{n} with values 0, 1, 2")
-        if isinstance(to_play, bool) or to_play not in (0, 1):
-            raise ValueError(f"go: to_play must be 0 or 1, got {to_play!r}")
         s = self.initial_state()
         s[HEADER : HEADER + n * n] = b.reshape(-1)
         s[H_TO_PLAY] = to_play
         nn = n * n
         work = np.empty(5 * nn, dtype=np.int64)
-        groups = _label_groups(
-            s,
-            n,
-            work[:nn],
-            work[nn : 2 * nn],
-            work[2 * nn : 3 * nn],
-            work[3 * nn : 4 * nn],
-            work[4 * nn :],
-        )
+        groups = _label_groups_in(s, n, work)
         if (work[nn : nn + groups] == 0).any():
             raise ValueError("go: board has a group without liberties")
         s[S_HASH] = board_hash(s)
@@ -571,29 +547,6 @@ class Go(BoardGame):
     # ---- notation ----------------------------------------------------------
     def column_labels(self) -> list[str]:
         return list(GTP_COLUMNS[: self.size])
-
-    def action_to_str(self, action: int) -> str:
-        n, a = self.size, int(action)
-        if a == n * n:
-            return "pass"
-        if not 0 <= a < n * n:
-            raise ValueError(f"go: action {a} is out of range 0..{n * n}")
-        r, c = divmod(a, n)
-        return f"{GTP_COLUMNS[c]}{n - r}"
-
-    def str_to_action(self, text: str) -> int:
-        n = self.size
-        t = text.strip().upper()
-        if t == "PASS":
-            return n * n
-        m = re.fullmatch(r"([A-Z])(\d{1,2})", t)
-        cols = self.column_labels()
-        if not m or m.group(1) not in cols or not 1 <= int(m.group(2)) <= n:
-            raise ValueError(
-                f"go: cannot read move {text!r}: expected a GTP point "
-                f"{cols[0]}1..{cols[-1]}{n} (no I column) or 'pass'"
-            )
-        return (n - int(m.group(2))) * n + cols.index(m.group(1))
 
     def status_line(self, state: np.ndarray) -> str:
         black, white = self.area(state)

@@ -21,20 +21,22 @@ four directions around it instead of scanning the board.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
+from sim.board import grid
 from sim.board.base import (
     DRAW,
     GOMOKU,
-    H_GAME,
     H_PLY,
     H_SIZE,
     H_TO_PLAY,
     H_WINNER,
     HEADER,
-    ONGOING,
     BoardGame,
+    is_int,
 )
 
 DEFAULT_SIZE = 15
@@ -83,10 +85,7 @@ def longest_line(state: np.ndarray, action: int) -> int:
 def new_state(size: int = DEFAULT_SIZE) -> np.ndarray:
     if size < MIN_SIZE or size > MAX_SIZE:
         raise ValueError("gomoku: size must be from 5 to 19")
-    s = np.zeros(HEADER + size * size, dtype=np.int64)
-    s[H_GAME] = GOMOKU
-    s[H_WINNER] = ONGOING
-    s[H_SIZE] = size
+    s = grid.new_grid_state(GOMOKU, size)
     s[S_LAST_MOVE] = NO_MOVE
     return s
 
@@ -99,22 +98,15 @@ def num_actions(state: np.ndarray) -> int:
 
 @njit(cache=True)
 def is_legal(state: np.ndarray, action: int) -> bool:
-    n = state[H_SIZE]
-    if action < 0 or action >= n * n or state[H_WINNER] != ONGOING:
-        return False
-    return state[HEADER + action] == 0
+    return grid.empty_point_is_legal(state, action, state[H_SIZE])
 
 
 @njit(cache=True)
 def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
-    n = state[H_SIZE]
-    count = 0
-    ongoing = state[H_WINNER] == ONGOING
-    for a in range(n * n):
-        ok = ongoing and state[HEADER + a] == 0
-        out[a] = ok
-        count += ok
-    return count
+    return grid.empty_points_mask_into(state, out, state[H_SIZE])
+
+
+board_view = grid.board_view
 
 
 @njit(cache=True)
@@ -133,30 +125,17 @@ def play(state: np.ndarray, action: int) -> None:
 
 
 @njit(cache=True)
-def board_view(state: np.ndarray) -> np.ndarray:
-    """int8[size, size], row 0 at the top."""
-    n = state[H_SIZE]
-    out = np.zeros((n, n), dtype=np.int8)
-    for a in range(n * n):
-        out[a // n, a % n] = state[HEADER + a]
-    return out
-
-
-@njit(cache=True)
 def observation_into(state: np.ndarray, out: np.ndarray) -> None:
     """Plane 0: the mover's stones; 1: the opponent's; 2: the last move (one point).
 
     Plane 2 marks the stone the opponent just placed, all zero before the first move.
     """
     n = state[H_SIZE]
-    mine = state[H_TO_PLAY] + 1
+    grid.stone_planes_into(state, out, n)
+    out[2] = 0.0
     last = state[S_LAST_MOVE]
-    for a in range(n * n):
-        r, c = a // n, a % n
-        v = state[HEADER + a]
-        out[0, r, c] = 1.0 if v == mine else 0.0
-        out[1, r, c] = 1.0 if (v != 0 and v != mine) else 0.0
-        out[2, r, c] = 1.0 if a == last else 0.0
+    if last != NO_MOVE:
+        out[2, last // n, last % n] = 1.0
 
 
 class Gomoku(BoardGame):
@@ -164,19 +143,10 @@ class Gomoku(BoardGame):
 
     name = "gomoku"
     player_symbols = ("X", "O")  # Black, White
-    _new_state = staticmethod(new_state)
-    _legal_mask_into = staticmethod(legal_mask_into)
-    _is_legal = staticmethod(is_legal)
-    _play = staticmethod(play)
-    _observation_into = staticmethod(observation_into)
-    _board_view = staticmethod(board_view)
+    rules = sys.modules[__name__]
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, (int, np.integer))
-            or not MIN_SIZE <= size <= MAX_SIZE
-        ):
+        if not (is_int(size) and MIN_SIZE <= size <= MAX_SIZE):
             raise ValueError(
                 f"gomoku: size must be an int from {MIN_SIZE} to {MAX_SIZE}, got {size!r}"
             )

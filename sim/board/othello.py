@@ -34,13 +34,14 @@ here, and bitboards would only cover 8x8.
 from __future__ import annotations
 
 import re
+import sys
 
 import numpy as np
 from numba import njit
 
+from sim.board import grid
 from sim.board.base import (
     DRAW,
-    H_GAME,
     H_PLY,
     H_SIZE,
     H_TO_PLAY,
@@ -49,6 +50,7 @@ from sim.board.base import (
     ONGOING,
     OTHELLO,
     BoardGame,
+    is_int,
 )
 
 DEFAULT_SIZE = 8
@@ -127,10 +129,7 @@ def has_placement(state: np.ndarray, me: int) -> bool:
 def new_state(size: int = DEFAULT_SIZE) -> np.ndarray:
     if size < MIN_SIZE or size > MAX_SIZE or size % 2 != 0:
         raise ValueError("othello: size must be even, from 4 to 16")
-    s = np.zeros(HEADER + size * size, dtype=np.int64)
-    s[H_GAME] = OTHELLO
-    s[H_WINNER] = ONGOING
-    s[H_SIZE] = size
+    s = grid.new_grid_state(OTHELLO, size)
     h = size // 2
     # White (2) on d4/e5, Black (1) on e4/d5 in 8x8 terms.
     s[HEADER + (h - 1) * size + (h - 1)] = 2
@@ -176,6 +175,13 @@ def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
 
 
 @njit(cache=True)
+def _finish(state: np.ndarray) -> None:
+    """Score the finished game: more stones wins, equal is a draw."""
+    s0, s1 = state[S_STONES0], state[S_STONES1]
+    state[H_WINNER] = 0 if s0 > s1 else (1 if s1 > s0 else DRAW)
+
+
+@njit(cache=True)
 def play(state: np.ndarray, action: int) -> None:
     n = state[H_SIZE]
     player = state[H_TO_PLAY]
@@ -201,20 +207,11 @@ def play(state: np.ndarray, action: int) -> None:
     state[HEADER + action] = me
     state[S_STONES0 + player] += flipped + 1
     state[S_STONES0 + 1 - player] -= flipped
-    if has_placement(state, 3 - me) or has_placement(state, me):
-        return
-    s0, s1 = state[S_STONES0], state[S_STONES1]
-    state[H_WINNER] = 0 if s0 > s1 else (1 if s1 > s0 else DRAW)
+    if not has_placement(state, 3 - me) and not has_placement(state, me):
+        _finish(state)
 
 
-@njit(cache=True)
-def board_view(state: np.ndarray) -> np.ndarray:
-    """int8[size, size], row 0 at the top (Othello row 1)."""
-    n = state[H_SIZE]
-    out = np.zeros((n, n), dtype=np.int8)
-    for cell in range(n * n):
-        out[cell // n, cell % n] = state[HEADER + cell]
-    return out
+board_view = grid.board_view  # row 0 at the top is Othello row 1
 
 
 @njit(cache=True)
@@ -224,14 +221,12 @@ def observation_into(state: np.ndarray, out: np.ndarray) -> None:
     Plane 2 is all zero when the mover must pass (or the game is over).
     """
     n = state[H_SIZE]
+    grid.stone_planes_into(state, out, n)
     me = state[H_TO_PLAY] + 1
     ongoing = state[H_WINNER] == ONGOING
     for cell in range(n * n):
-        r, c = cell // n, cell % n
-        v = state[HEADER + cell]
-        out[0, r, c] = 1.0 if v == me else 0.0
-        out[1, r, c] = 1.0 if (v != 0 and v != me) else 0.0
-        out[2, r, c] = 1.0 if (ongoing and _is_placement(state, n, cell, me)) else 0.0
+        legal = ongoing and _is_placement(state, n, cell, me)
+        out[2, cell // n, cell % n] = 1.0 if legal else 0.0
 
 
 @njit(cache=True)
@@ -276,20 +271,12 @@ class Othello(BoardGame):
 
     name = "othello"
     player_symbols = ("X", "O")  # Black, White (Edax-style board strings)
-    _new_state = staticmethod(new_state)
-    _legal_mask_into = staticmethod(legal_mask_into)
-    _is_legal = staticmethod(is_legal)
-    _play = staticmethod(play)
-    _observation_into = staticmethod(observation_into)
-    _board_view = staticmethod(board_view)
+    rules = sys.modules[__name__]
+    rows_from_top = True  # Othello notation: a1 is the top-left corner
+    notation_note = "row 1 at the top"
 
     def __init__(self, size: int = DEFAULT_SIZE) -> None:
-        if (
-            isinstance(size, bool)
-            or not isinstance(size, (int, np.integer))
-            or not MIN_SIZE <= size <= MAX_SIZE
-            or size % 2 != 0
-        ):
+        if not (is_int(size) and MIN_SIZE <= size <= MAX_SIZE and size % 2 == 0):
             raise ValueError(
                 f"othello: size must be an even int from {MIN_SIZE} to {MAX_SIZE}, got {size!r}"
             )
@@ -309,21 +296,15 @@ class Othello(BoardGame):
         The result is scored at once if neither side can place.  Ply is taken as the
         number of placements (stones beyond the initial four); passes are unknown.
         """
-        b = np.asarray(board)
-        n = self.size
-        if b.shape != (n, n) or not np.isin(b, (0, 1, 2)).all():
-            raise ValueError(f"othello: board must be {n}x{n} with values 0, 1, 2")
-        if to_play not in (0, 1):
-            raise ValueError(f"othello: to_play must be 0 or 1, got {to_play!r}")
-        s = new_state(n)
+        b = self._check_board(board, to_play)
+        s = new_state(self.size)
         s[HEADER:] = b.reshape(-1)
         s[S_STONES0] = int((b == 1).sum())
         s[S_STONES1] = int((b == 2).sum())
         s[H_TO_PLAY] = to_play
         s[H_PLY] = max(0, s[S_STONES0] + s[S_STONES1] - 4)
         if not has_placement(s, 1) and not has_placement(s, 2):
-            s0, s1 = s[S_STONES0], s[S_STONES1]
-            s[H_WINNER] = 0 if s0 > s1 else (1 if s1 > s0 else DRAW)
+            _finish(s)
         return s
 
     def illegal_reason(self, state: np.ndarray, action: int) -> str:
@@ -334,39 +315,12 @@ class Othello(BoardGame):
         return "it flips no stones"
 
     # ---- notation ----------------------------------------------------------
-    def action_to_str(self, action: int) -> str:
-        n, a = self.size, int(action)
-        if a == n * n:
-            return "pass"
-        if not 0 <= a < n * n:
-            raise ValueError(f"othello: action {a} is out of range 0..{n * n}")
-        r, c = divmod(a, n)
-        return f"{self.column_labels()[c]}{r + 1}"
-
-    def str_to_action(self, text: str) -> int:
-        n = self.size
-        t = text.strip().lower()
-        if t == "pass":
-            return n * n
-        m = re.fullmatch(r"([a-z])(\d{1,2})", t)
-        cols = self.column_labels()
-        if not m or m.group(1) not in cols or not 1 <= int(m.group(2)) <= n:
-            raise ValueError(
-                f"othello: cannot read move {text!r}: expected a point "
-                f"{cols[0]}1..{cols[-1]}{n} (row 1 at the top) or 'pass'"
-            )
-        return (int(m.group(2)) - 1) * n + cols.index(m.group(1))
-
     def split_moves(self, text: str) -> list[str]:
         """Tokens of a transcript, spaced (``"f5 d6"``) or run together (``"F5D6pass"``).
 
         Any other character becomes its own token, so the parser names it.
         """
         return re.findall(r"pass|[a-z]\d+|[^\s,;]", text.lower())
-
-    def row_label(self, row: int) -> str:
-        """Othello rows count down from the top: row 0 is "1"."""
-        return str(row + 1)
 
     def status_line(self, state: np.ndarray) -> str:
         s0, s1 = self.stone_counts(state)

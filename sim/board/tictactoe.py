@@ -7,24 +7,15 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
-from sim.board.base import (
-    DRAW,
-    H_GAME,
-    H_PLY,
-    H_SIZE,
-    H_TO_PLAY,
-    H_WINNER,
-    HEADER,
-    ONGOING,
-    TICTACTOE,
-    BoardGame,
-)
+from sim.board import grid
+from sim.board.base import DRAW, H_PLY, H_TO_PLAY, H_WINNER, HEADER, TICTACTOE, BoardGame
 
 N = 3
-STATE_SIZE = HEADER + N * N
 NUM_PLANES = 2
 # The 8 lines through the board, as cell triples.
 LINES = np.array(
@@ -35,11 +26,7 @@ LINES = np.array(
 
 @njit(cache=True)
 def new_state(size: int = 3) -> np.ndarray:
-    s = np.zeros(STATE_SIZE, dtype=np.int64)
-    s[H_GAME] = TICTACTOE
-    s[H_WINNER] = ONGOING
-    s[H_SIZE] = N
-    return s
+    return grid.new_grid_state(TICTACTOE, N)
 
 
 @njit(cache=True)
@@ -49,20 +36,21 @@ def num_actions(state: np.ndarray) -> int:
 
 @njit(cache=True)
 def is_legal(state: np.ndarray, action: int) -> bool:
-    if action < 0 or action >= N * N or state[H_WINNER] != ONGOING:
-        return False
-    return state[HEADER + action] == 0
+    return grid.empty_point_is_legal(state, action, N)
 
 
 @njit(cache=True)
 def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
-    n = 0
-    ongoing = state[H_WINNER] == ONGOING
-    for a in range(N * N):
-        ok = ongoing and state[HEADER + a] == 0
-        out[a] = ok
-        n += ok
-    return n
+    return grid.empty_points_mask_into(state, out, N)
+
+
+@njit(cache=True)
+def observation_into(state: np.ndarray, out: np.ndarray) -> None:
+    """Plane 0: the mover's marks; plane 1: the opponent's."""
+    grid.stone_planes_into(state, out, N)
+
+
+board_view = grid.board_view
 
 
 @njit(cache=True)
@@ -81,35 +69,12 @@ def play(state: np.ndarray, action: int) -> None:
     state[H_TO_PLAY] = 1 - state[H_TO_PLAY]
 
 
-@njit(cache=True)
-def board_view(state: np.ndarray) -> np.ndarray:
-    out = np.zeros((N, N), dtype=np.int8)
-    for a in range(N * N):
-        out[a // N, a % N] = state[HEADER + a]
-    return out
-
-
-@njit(cache=True)
-def observation_into(state: np.ndarray, out: np.ndarray) -> None:
-    """Plane 0: the mover's marks; plane 1: the opponent's."""
-    mine = state[H_TO_PLAY] + 1
-    for a in range(N * N):
-        v = state[HEADER + a]
-        out[0, a // N, a % N] = 1.0 if v == mine else 0.0
-        out[1, a // N, a % N] = 1.0 if (v != 0 and v != mine) else 0.0
-
-
 class TicTacToe(BoardGame):
     """Tic-Tac-Toe: three in a row wins; actions are cells 0..8, row by row from the top."""
 
     name = "tictactoe"
     player_symbols = ("X", "O")
-    _new_state = staticmethod(new_state)
-    _legal_mask_into = staticmethod(legal_mask_into)
-    _is_legal = staticmethod(is_legal)
-    _play = staticmethod(play)
-    _observation_into = staticmethod(observation_into)
-    _board_view = staticmethod(board_view)
+    rules = sys.modules[__name__]
 
     def __init__(self) -> None:
         super().__init__(size=N, board_shape=(N, N), num_actions=N * N, num_planes=NUM_PLANES)

@@ -24,7 +24,7 @@ demo: install
 		--simulations 2000 --fps 2 --record $$dir/match.mp4
 
 test: install
-	$(PY) -m pytest -n 2 --dist loadgroup -q
+	$(PY) -m pytest -n 2 -q
 
 lint: install
 	$(PY) -m ruff check .

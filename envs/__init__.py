@@ -15,7 +15,7 @@ GYM_ENVS: dict[str, tuple[str, dict]] = {
     "simarena/TicTacToe-v0": (_BOARD_ENTRY, {"game": "tictactoe"}),
     "simarena/Othello-v0": (_BOARD_ENTRY, {"game": "othello"}),
     "simarena/Gomoku-v0": (_BOARD_ENTRY, {"game": "gomoku"}),
-    "simarena/Go9x9-v0": (_BOARD_ENTRY, {"game": "go", "size": 9}),
+    "simarena/Go9x9-v0": ("envs.board.gym_env:go9x9", {}),
 }
 
 

@@ -125,43 +125,49 @@ def aec_random_loop(env, episodes: int, seed: int) -> int:
 
 
 def bench_env(cfg: Config) -> dict:
+    """Each factory's env (its own wrapper stack) and each bare ``raw_env``, A B A B."""
     from pettingzoo.classic import connect_four_v3
 
     from envs.board import connect4_v0
 
-    sides: dict[str, Callable] = {
-        "simarena connect4_v0": connect4_v0.env,
-        "pettingzoo connect_four_v3": connect_four_v3.env,
+    pairs: dict[str, tuple[Callable, Callable]] = {
+        "env()": (connect4_v0.env, connect_four_v3.env),
+        "raw_env()": (connect4_v0.raw_env, connect_four_v3.raw_env),
     }
-    envs = {name: make() for name, make in sides.items()}
     episodes = 30 if cfg.quick else 200
-    for env in envs.values():
-        aec_random_loop(env, 3, 0)  # warm-up
-    rates: dict[str, list[float]] = {name: [] for name in envs}
-    for r in range(cfg.repeats):
-        for name, env in envs.items():  # alternate A B A B
-            t = time.perf_counter()
-            steps = aec_random_loop(env, episodes, 1000 * r)
-            rates[name].append(steps / (time.perf_counter() - t))
-    # The ratio of each A-B pair, then the median: robust to drift across the run.
-    ours_rates, peer_rates = rates.values()
-    ratios = [a / b for a, b in zip(ours_rates, peer_rates, strict=True)]
-    for name, v in rates.items():
+    out: dict = {"episodes_per_repeat": episodes}
+    for label, (make_ours, make_peer) in pairs.items():
+        envs = {
+            f"simarena connect4_v0.{label}": make_ours(),
+            f"pettingzoo connect_four_v3.{label}": make_peer(),
+        }
+        for env in envs.values():
+            aec_random_loop(env, 3, 0)  # warm-up
+        rates: dict[str, list[float]] = {name: [] for name in envs}
+        for r in range(cfg.repeats):
+            for name, env in envs.items():  # alternate A B A B
+                t = time.perf_counter()
+                steps = aec_random_loop(env, episodes, 1000 * r)
+                rates[name].append(steps / (time.perf_counter() - t))
+        # The ratio of each A-B pair, then the median: robust to drift across the run.
+        ours_rates, peer_rates = rates.values()
+        ratios = [a / b for a, b in zip(ours_rates, peer_rates, strict=True)]
+        for name, v in rates.items():
+            log(
+                cfg,
+                f"env {name:36s} {statistics.median(v):10.0f} steps/s "
+                f"(min {min(v):.0f}, max {max(v):.0f})",
+            )
         log(
             cfg,
-            f"env {name:28s} {statistics.median(v):10.0f} steps/s "
-            f"(min {min(v):.0f}, max {max(v):.0f})",
+            f"env {label} ratio ours/pettingzoo: {statistics.median(ratios):.2f}x "
+            f"(min {min(ratios):.2f}, max {max(ratios):.2f})",
         )
-    log(
-        cfg,
-        f"env ratio ours/pettingzoo: {statistics.median(ratios):.2f}x "
-        f"(min {min(ratios):.2f}, max {max(ratios):.2f})",
-    )
-    return {
-        "episodes_per_repeat": episodes,
-        "ratio": summary(ratios),
-        **{name: {"steps_per_s": summary(v)} for name, v in rates.items()},
-    }
+        out[label] = {
+            "ratio": summary(ratios),
+            **{name: {"steps_per_s": summary(v)} for name, v in rates.items()},
+        }
+    return out
 
 
 # ---- solver ------------------------------------------------------------------
@@ -240,7 +246,7 @@ def main(cfg: Config) -> None:
         ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
     ).stdout.strip()
     result = {
-        "command": "python scripts/bench_board.py" + (" --quick" if cfg.quick else ""),
+        "command": "python " + " ".join(["scripts/bench_board.py", *sys.argv[1:]]),
         "commit": commit,
         "python": platform.python_version(),
         "threads": 1,

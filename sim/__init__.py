@@ -19,8 +19,26 @@ def _numba_cache_dir() -> str:
     for path in sorted(root.rglob("*.py")):
         digest.update(str(path.relative_to(root)).encode())
         digest.update(path.read_bytes())
-    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return str(base / "simarena" / "numba" / digest.hexdigest()[:16])
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "simarena" / "numba"
+    current = base / digest.hexdigest()[:16]
+    _prune(base, keep=current)
+    return str(current)
+
+
+def _prune(base: Path, keep: Path, others: int = 3) -> None:
+    """Delete all but the ``others`` most recently used caches of older sources."""
+    import shutil
+
+    try:
+        old = sorted(
+            (p for p in base.iterdir() if p.is_dir() and p != keep),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+    except OSError:
+        return
+    for path in old[others:]:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 if not os.environ.get("NUMBA_CACHE_DIR"):

@@ -9,7 +9,9 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
+import copy  # noqa: E402
 import importlib  # noqa: E402
+import pickle  # noqa: E402
 import warnings  # noqa: E402
 from functools import partial  # noqa: E402
 
@@ -21,7 +23,7 @@ from gymnasium.utils.env_checker import check_env  # noqa: E402
 import envs  # noqa: E402
 from envs.board import AEC_ENVS, make_opponent  # noqa: E402
 from envs.board.opponents import winning_moves  # noqa: E402
-from sim.board import GAMES, make_game  # noqa: E402
+from sim.board import make_game  # noqa: E402
 
 # PettingZoo's api_test advises against dict observations and all-zero ones (an empty
 # board); its own classic envs draw the same advice.
@@ -34,7 +36,6 @@ pytestmark = [
 
 GYM_IDS = sorted(envs.GYM_ENVS)
 AEC_NAMES = sorted(AEC_ENVS)
-GAME_OF_ID = {env_id: kw["game"] for env_id, (_, kw) in envs.GYM_ENVS.items()}
 GAME_OF_AEC = {
     "connect4_v0": "connect4",
     "tictactoe_v0": "tictactoe",
@@ -46,15 +47,6 @@ GAME_OF_AEC = {
 FAST_AEC_KWARGS = {"gomoku_v0": {"size": 9}}
 # Games the rollout MCTS is exercised on here (cheap playouts).
 MCTS_IDS = ["simarena/Connect4-v0", "simarena/TicTacToe-v0"]
-
-
-def need_game(game: str) -> None:
-    """Skip when the rules module of ``game`` is not written yet."""
-    pytest.importorskip(GAMES[game][0])
-
-
-def need_renderer() -> None:
-    pytest.importorskip("sim.board.render")
 
 
 def play_masked(env, rng: np.random.Generator, max_steps: int = 10_000):
@@ -73,7 +65,10 @@ def play_masked(env, rng: np.random.Generator, max_steps: int = 10_000):
 # ---- registration ------------------------------------------------------------------
 def test_every_aec_env_has_a_gym_id():
     assert len(GYM_IDS) == len(AEC_NAMES) == 5
-    assert sorted(GAME_OF_ID.values()) == sorted(GAME_OF_AEC.values())
+    gym_games = sorted(gymnasium.make(env_id).unwrapped.game.name for env_id in GYM_IDS)
+    assert gym_games == sorted(GAME_OF_AEC.values())
+    for name, game in GAME_OF_AEC.items():
+        assert AEC_ENVS[name].env().unwrapped.game.name == game
 
 
 def test_make_by_id_after_import_and_reregistering_is_silent():
@@ -91,18 +86,12 @@ def test_make_by_id_after_import_and_reregistering_is_silent():
 # ---- official checkers --------------------------------------------------------------
 @pytest.mark.parametrize("env_id", GYM_IDS)
 def test_gymnasium_and_sb3_checkers(env_id):
-    need_game(GAME_OF_ID[env_id])
     from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
     # The checkers step with unmasked random actions: an illegal one must end the episode.
     env = gymnasium.make(env_id, opponent="random", illegal_move="lose")
-    try:
-        importlib.import_module("sim.board.render")
-        has_renderer = True
-    except ImportError:
-        has_renderer = False
     # With a spec, Gymnasium's checker also makes and renders the env in every mode.
-    check_env(env.unwrapped, skip_render_check=not has_renderer)
+    check_env(env.unwrapped)
     with warnings.catch_warnings():
         # SB3 advises uint8 images of 36x36 or more; board planes are neither, by design.
         warnings.filterwarnings("ignore", message=".*image.*")
@@ -112,7 +101,6 @@ def test_gymnasium_and_sb3_checkers(env_id):
 
 @pytest.mark.parametrize("name", AEC_NAMES)
 def test_pettingzoo_api_test(name):
-    need_game(GAME_OF_AEC[name])
     from pettingzoo.test import api_test
 
     kwargs = FAST_AEC_KWARGS.get(name, {})
@@ -122,7 +110,6 @@ def test_pettingzoo_api_test(name):
 
 @pytest.mark.parametrize("name", AEC_NAMES)
 def test_pettingzoo_seed_test(name):
-    need_game(GAME_OF_AEC[name])
     from pettingzoo.test import seed_test
 
     seed_test(partial(AEC_ENVS[name].env, **FAST_AEC_KWARGS.get(name, {})))
@@ -130,8 +117,6 @@ def test_pettingzoo_seed_test(name):
 
 @pytest.mark.parametrize("name", AEC_NAMES)
 def test_pettingzoo_render_test(name, monkeypatch):
-    need_game(GAME_OF_AEC[name])
-    need_renderer()
     from pettingzoo.test import render_test
 
     # The human window paces frames at render_fps; a dozen frames at 1-4 fps would
@@ -141,7 +126,6 @@ def test_pettingzoo_render_test(name, monkeypatch):
 
 
 def test_default_gomoku_size_plays_a_full_game():
-    need_game("gomoku")
     from pettingzoo.test import api_test
 
     env = AEC_ENVS["gomoku_v0"].env()
@@ -150,9 +134,6 @@ def test_default_gomoku_size_plays_a_full_game():
 
 
 def test_game_options_pass_through():
-    need_game("go")
-    need_game("gomoku")
-    need_game("othello")
     env = gymnasium.make("simarena/Gomoku-v0", size=9)
     assert env.observation_space.shape[1:] == (9, 9) and env.action_space.n == 81
     assert env.reset(seed=0)[0].shape[1:] == (9, 9)
@@ -168,7 +149,6 @@ def test_game_options_pass_through():
 @pytest.mark.parametrize("name", AEC_NAMES)
 def test_aec_observation_is_from_the_observers_side(name):
     """Planes 0/1 are the observer's / the other's stones, on either agent's turn."""
-    need_game(GAME_OF_AEC[name])
     env = AEC_ENVS[name].env(**FAST_AEC_KWARGS.get(name, {}))
     env.reset(seed=0)
     rng = np.random.default_rng(0)
@@ -259,7 +239,6 @@ def test_gym_agent_can_play_second_and_the_side_can_be_random():
     + [(i, "mcts") for i in MCTS_IDS],
 )
 def test_gym_same_seed_same_game(env_id, opponent):
-    need_game(GAME_OF_ID[env_id])
     kwargs = {"simulations": 30} if opponent == "mcts" else {}
     env = gymnasium.make(env_id, opponent=opponent, opponent_kwargs=kwargs, agent_player="random")
     traces = [play_masked(env, np.random.default_rng(seed)) for seed in (7, 7, 8, 9)]
@@ -363,6 +342,106 @@ def test_aec_illegal_move_lose(factory):
     assert finals == {"player_0": 0, "player_1": -1}
 
 
+# np.array(3) of int64 and shape () is what SB3's model.predict returns for one observation.
+INTEGER_LIKE = [np.array(4), np.int64(4), np.array(4, dtype=np.int32), np.uint8(4)]
+# Not moves: each must raise a ValueError naming it and the legal moves.
+NOT_MOVES = [True, np.True_, np.array(True), 4.0, np.float64(4), "4", np.array([4]), None]
+
+
+def steps_alike(a, b) -> None:
+    """Two Gymnasium step results are equal: observation, reward, flags, info."""
+    np.testing.assert_array_equal(a[0], b[0])
+    assert a[1:4] == b[1:4]
+    np.testing.assert_array_equal(a[4]["action_mask"], b[4]["action_mask"])
+
+
+@pytest.mark.parametrize("action", INTEGER_LIKE, ids=repr)
+def test_gym_step_takes_integer_like_actions(action):
+    env, twin = (gymnasium.make("simarena/TicTacToe-v0") for _ in range(2))
+    env.reset(seed=0)
+    twin.reset(seed=0)
+    steps_alike(env.step(action), twin.step(4))
+    assert type(env.unwrapped.last_action) is int  # stored as a plain int
+    np.testing.assert_array_equal(env.unwrapped.game_state, twin.unwrapped.game_state)
+
+
+@pytest.mark.parametrize("action", NOT_MOVES, ids=repr)
+def test_gym_step_refuses_other_types_naming_the_move_and_the_legal_ones(action):
+    env = gymnasium.make("simarena/Connect4-v0")
+    env.reset(seed=0)
+    before = env.unwrapped.game_state.copy()
+    with pytest.raises(ValueError) as err:
+        env.step(action)
+    assert repr(action) in str(err.value)
+    assert "legal moves are: 1, 2, 3, 4, 5, 6, 7" in str(err.value)
+    np.testing.assert_array_equal(env.unwrapped.game_state, before)
+
+
+@pytest.mark.parametrize("factory", ["env", "raw_env"])
+@pytest.mark.parametrize("action", INTEGER_LIKE, ids=repr)
+def test_aec_step_takes_integer_like_actions(factory, action):
+    env, twin = (getattr(AEC_ENVS["connect4_v0"], factory)() for _ in range(2))
+    env.reset()
+    twin.reset()
+    env.step(action)
+    twin.step(4)
+    assert env.agent_selection == twin.agent_selection == "player_1"
+    assert type(env.unwrapped.last_action) is int
+    np.testing.assert_array_equal(env.unwrapped.game_state, twin.unwrapped.game_state)
+    for agent in env.possible_agents:
+        for key in ("observation", "action_mask"):
+            np.testing.assert_array_equal(env.observe(agent)[key], twin.observe(agent)[key])
+
+
+@pytest.mark.parametrize("factory", ["env", "raw_env"])
+@pytest.mark.parametrize("action", NOT_MOVES, ids=repr)
+def test_aec_step_refuses_other_types_naming_the_move_and_the_legal_ones(factory, action):
+    env = getattr(AEC_ENVS["tictactoe_v0"], factory)()
+    env.reset()
+    env.step(4)
+    before = env.unwrapped.game_state.copy()
+    with pytest.raises(ValueError) as err:
+        env.step(action)
+    assert repr(action) in str(err.value)
+    assert "legal moves are: a3, b3, c3, a2, c2, a1, b1, c1" in str(err.value)
+    np.testing.assert_array_equal(env.unwrapped.game_state, before)
+    assert env.agent_selection == "player_1" and not any(env.terminations.values())
+
+
+@pytest.mark.parametrize("failure", [RuntimeError, ValueError])
+def test_gym_step_is_undone_when_the_opponent_fails(failure):
+    """An opponent that raises, or answers an illegal move, leaves no half-played step."""
+    env, twin = (gymnasium.make("simarena/TicTacToe-v0", render_mode="ansi") for _ in range(2))
+    env.reset(seed=1)
+    twin.reset(seed=1)
+    steps_alike(env.step(4), twin.step(4))  # X in the centre, O replies somewhere
+    raw = env.unwrapped
+    state, last, mask, text = (
+        raw.game_state.copy(),
+        raw.last_action,
+        raw.action_masks(),
+        env.render(),
+    )
+    obs = raw.game.observation(state, raw.agent_player)
+
+    def broken(state, rng):
+        if failure is RuntimeError:
+            raise RuntimeError("the opponent crashed")
+        return 4  # the occupied centre: an illegal reply
+
+    real, raw.opponent = raw.opponent, broken
+    action = int(np.flatnonzero(mask)[0])
+    with pytest.raises(failure, match="crashed" if failure is RuntimeError else "'b2'"):
+        env.step(action)
+    np.testing.assert_array_equal(raw.game_state, state)
+    assert raw.last_action == last and env.render() == text
+    np.testing.assert_array_equal(raw.action_masks(), mask)
+    np.testing.assert_array_equal(raw.game.observation(raw.game_state, raw.agent_player), obs)
+    # The env goes on as if the failed step had never been tried.
+    raw.opponent = real
+    steps_alike(env.step(action), twin.step(action))
+
+
 def test_bad_options_are_value_errors():
     with pytest.raises(ValueError, match="illegal_move"):
         AEC_ENVS["connect4_v0"].env(illegal_move="ignore")
@@ -380,6 +459,19 @@ def test_bad_options_are_value_errors():
         make_opponent("mcts", make_game("tictactoe"), depth=3)
 
 
+def test_unknown_game_options_are_value_errors_naming_them():
+    with pytest.raises(ValueError, match="size"):
+        make_game("tictactoe", size=4)
+    with pytest.raises(ValueError, match="size"):
+        gymnasium.make("simarena/TicTacToe-v0", size=4)
+    with pytest.raises(ValueError, match="oponent"):  # a typo is not silently ignored
+        gymnasium.make("simarena/Connect4-v0", oponent="greedy")
+    with pytest.raises(ValueError, match="size"):  # the 9x9 id fixes the size
+        gymnasium.make("simarena/Go9x9-v0", size=13)
+    assert gymnasium.make("simarena/Go9x9-v0", size=9).unwrapped.game.size == 9
+    assert AEC_ENVS["go9x9_v0"].env(komi=6.5).unwrapped.game.komi == 6.5
+
+
 # ---- rendering ----------------------------------------------------------------------
 def test_ansi_render_is_the_games_text():
     env = gymnasium.make("simarena/TicTacToe-v0", render_mode="ansi")
@@ -395,8 +487,6 @@ def test_ansi_render_is_the_games_text():
 
 @pytest.mark.parametrize("env_id", GYM_IDS)
 def test_gym_rgb_and_human_render(env_id):
-    need_game(GAME_OF_ID[env_id])
-    need_renderer()
     env = gymnasium.make(env_id, render_mode="rgb_array")
     env.reset(seed=0)
     frame = env.render()
@@ -449,6 +539,30 @@ def test_greedy_is_random_without_threats():
     assert picks == set(range(9))
 
 
+def test_greedy_go_never_blocks_with_a_pass():
+    """After White's pass, Black's pass would end the game lost: White's winning "move"
+    is a pass, and passing is no way to stop it."""
+    game = make_game("go", size=5)  # komi 7.5
+    state = game.from_moves("A1 E5 B1 pass")
+    assert game.to_play(state) == 0 and game.score(state) < 0  # White leads on komi
+    assert game.winner(game.apply(state, 25)) == 1  # Black's pass loses at once
+    bot = make_opponent("greedy", game)
+    picks = [bot(state, np.random.default_rng(s)) for s in range(100)]
+    assert bot(state, np.random.default_rng(0)) != 25
+    # No win and nothing to block: any legal move, pass at most its uniform share.
+    assert picks.count(25) <= 15 and len(set(picks)) >= 10, picks
+    assert all(game.legal_mask(state)[a] for a in picks)
+
+
+def test_greedy_go_passes_to_win():
+    """After Black's pass, White, ahead on komi, wins by passing too."""
+    game = make_game("go", size=5)
+    state = game.from_moves("A1 E5 pass")
+    assert game.to_play(state) == 1 and game.score(state) < 0
+    bot = make_opponent("greedy", game)
+    assert {bot(state, np.random.default_rng(s)) for s in range(20)} == {25}
+
+
 def test_mcts_beats_random_at_tictactoe():
     env = gymnasium.make("simarena/TicTacToe-v0", opponent="random", agent_player=0)
     bot = make_opponent("mcts", env.unwrapped.game, simulations=300)
@@ -482,7 +596,6 @@ def wins_in_two(game, state, action: int) -> bool:
 
 
 def test_solver_finds_the_forced_win():
-    pytest.importorskip("sim.board.connect4_solver")
     game = make_game("connect4")
     state = game.from_moves(SOLVER_POSITION)
     assert len(winning_moves(game, state)) == 0
@@ -493,7 +606,6 @@ def test_solver_finds_the_forced_win():
 
 
 def test_solver_falls_back_to_mcts_when_over_budget():
-    pytest.importorskip("sim.board.connect4_solver")
     game = make_game("connect4")
     state = game.from_moves("4")  # far too early to solve in 1000 nodes
     bot = make_opponent("solver", game, max_nodes=1000, simulations=40)
@@ -501,3 +613,20 @@ def test_solver_falls_back_to_mcts_when_over_budget():
     for seed in range(3):
         expected = mcts(state, np.random.default_rng(seed))
         assert bot(state, np.random.default_rng(seed)) == expected
+
+
+@pytest.mark.parametrize("clone", ["deepcopy", "pickle"])
+def test_solver_env_copies_and_pickles(clone):
+    env = gymnasium.make("simarena/Connect4-v0", opponent="solver")
+    env.reset(seed=0)
+    env.unwrapped.game_state = env.unwrapped.game.from_moves(SOLVER_POSITION)  # X, the agent
+    other = copy.deepcopy(env) if clone == "deepcopy" else pickle.loads(pickle.dumps(env))
+    assert other.unwrapped is not env.unwrapped
+    np.testing.assert_array_equal(other.unwrapped.game_state, env.unwrapped.game_state)
+    first = env.step(3)  # the forced win begins; the solver replies
+    assert env.unwrapped.game.ply(env.unwrapped.game_state) == len(SOLVER_POSITION) + 2
+    np.testing.assert_array_equal(  # stepping one leaves the other alone
+        other.unwrapped.game_state, env.unwrapped.game.from_moves(SOLVER_POSITION)
+    )
+    steps_alike(other.step(3), first)
+    np.testing.assert_array_equal(other.unwrapped.game_state, env.unwrapped.game_state)

@@ -3,7 +3,6 @@ recordings.  All headless."""
 
 from __future__ import annotations
 
-import importlib.util
 import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
@@ -26,13 +25,6 @@ from sim.board.render import (  # noqa: E402
 )
 
 CELL = 32  # small pictures keep the tests fast
-
-
-def load(name: str) -> BoardGame:
-    """The game, or a skip while its module is not written yet."""
-    if importlib.util.find_spec(GAMES[name][0]) is None:
-        pytest.skip(f"{GAMES[name][0]} does not exist yet")
-    return make_game(name)
 
 
 def random_position(game: BoardGame, moves: int, seed: int = 0) -> np.ndarray:
@@ -59,7 +51,7 @@ def has_color(pixels: np.ndarray, color: tuple[int, int, int]) -> bool:
 
 @pytest.fixture(params=sorted(GAMES))
 def game(request) -> BoardGame:
-    return load(request.param)
+    return make_game(request.param)
 
 
 def test_frame_is_uint8_rgb_of_the_documented_size(game):
@@ -210,7 +202,7 @@ def test_window_shows_frames_and_takes_clicks_headless():
 
 
 def test_window_pass_key_only_when_pass_is_legal():
-    game = load("othello")
+    game = make_game("othello")
     renderer = BoardRenderer(game, cell_px=CELL)
     state = game.initial_state()
     window = BoardWindow()
@@ -254,7 +246,16 @@ def test_record_match_rejects_bad_paths(tmp_path):
     frame = np.zeros((16, 16, 3), dtype=np.uint8)
     with pytest.raises(ValueError, match="extension"):
         record_match([frame], tmp_path / "x.avi", fps=2)
-    with pytest.raises(ValueError, match="no directory"):
-        record_match([frame], tmp_path / "missing" / "x.gif", fps=2)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(ValueError, match="cannot create"):  # a file where a folder should be
+        record_match([frame], tmp_path / "file" / "x.gif", fps=2)
     with pytest.raises(ValueError, match="fps"):
         record_match([frame], tmp_path / "x.gif", fps=0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]  # nothing written
+
+
+def test_record_match_creates_missing_folders(tmp_path):
+    frames = [np.full((16, 16, 3), v, dtype=np.uint8) for v in (0, 255)]
+    path = tmp_path / "new" / "sub" / "match.gif"
+    assert record_match(frames, path, fps=2) == 2
+    assert len(iio3.imread(path)) == 2

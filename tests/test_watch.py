@@ -29,24 +29,6 @@ def watch():
     del sys.modules[spec.name]
 
 
-@pytest.fixture
-def players(monkeypatch):
-    """The real opponents if envs.board.opponents exists, else a random stand-in."""
-    try:
-        import envs.board.opponents  # noqa: F401
-    except ImportError:
-        import types
-
-        def make_opponent(name, game, **kwargs):
-            if name not in ("random", "greedy", "mcts"):
-                raise ValueError(f"unknown opponent {name!r}")
-            return lambda state, rng: int(rng.choice(game.legal_actions(state)))
-
-        stub = types.ModuleType("envs.board.opponents")
-        stub.make_opponent = make_opponent
-        monkeypatch.setitem(sys.modules, "envs.board.opponents", stub)
-
-
 def run_script(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SDL_VIDEODRIVER": "dummy"}
     return subprocess.run(
@@ -99,7 +81,7 @@ def test_records_a_gif_from_the_command_line(tmp_path):
     assert frames.shape[-1] in (3, 4) and frames.dtype == np.uint8
 
 
-def test_records_mp4_games_in_process(watch, players, tmp_path, capsys):
+def test_records_mp4_games_in_process(watch, tmp_path, capsys):
     out = tmp_path / "match.mp4"
     code = watch.main(
         [
@@ -131,7 +113,7 @@ def test_records_mp4_games_in_process(watch, players, tmp_path, capsys):
     assert frames[0].ndim == 3 and frames[0].shape[2] == 3
 
 
-def test_same_seed_same_game(watch, players, tmp_path, capsys):
+def test_same_seed_same_game(watch, tmp_path, capsys):
     outputs = []
     for i in range(2):
         argv = [
@@ -163,16 +145,32 @@ def test_same_seed_same_game(watch, players, tmp_path, capsys):
         (["--game", "tictactoe", "--game-size", "5"], "size"),
         (["--game", "othello", "--game-size", "7"], "size"),
         (["--record", "out.avi"], "extension"),
-        (["--record", "no/such/dir/out.mp4"], "no directory"),
         (["--fps", "0"], "--fps"),
         (["--games", "0"], "--games"),
     ],
 )
-def test_bad_input_exits_2_with_a_message(watch, players, argv, message, capsys):
+def test_bad_input_exits_2_with_a_message(watch, argv, message, capsys):
     assert watch.main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("watch.py: error:") and message in err
     assert "Traceback" not in err
+
+
+def test_record_creates_missing_folders(watch, tmp_path, capsys):
+    out = tmp_path / "new" / "sub" / "dir" / "game.gif"
+    argv = ["--game", "tictactoe", "--player0", "random", "--player1", "random"]
+    argv += ["--record", str(out), "--hold", "0", "--cell-px", "16"]
+    assert watch.main(argv) == 0
+    assert str(out) in capsys.readouterr().out
+    assert 6 <= len(iio3.imread(out)) <= 10
+
+
+def test_record_under_a_file_exits_2(watch, tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    argv = ["--record", str(tmp_path / "file" / "game.gif")]
+    assert watch.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("watch.py: error:") and "cannot create" in err
 
 
 def test_unknown_game_exits_2(watch, capsys):

@@ -157,8 +157,14 @@ class BoardGameEnv(gymnasium.Env):
                 raise
             self._done = True
             return self._obs(), -1.0, True, False, self._info()
-        self._play(action)
-        self._opponent_moves()
+        before = (self.game_state.copy(), self.last_action)
+        try:
+            self._play(action)
+            self._opponent_moves()
+        except BaseException:
+            # An opponent that fails (a custom one, an illegal reply) leaves no half-step.
+            self.game_state, self.last_action = before
+            raise
         self._done = self.game.is_terminal(self.game_state)
         if self.render_mode == "human":
             self.render()
@@ -177,3 +183,14 @@ class BoardGameEnv(gymnasium.Env):
 
     def close(self) -> None:
         self._rendering.close()
+
+
+def go9x9(**kwargs) -> BoardGameEnv:
+    """``simarena/Go9x9-v0``: Go on the 9x9 board; the id fixes the size."""
+    size = kwargs.pop("size", 9)
+    if size != 9:
+        raise ValueError(
+            f"simarena/Go9x9-v0 is played on the 9x9 board, got size={size!r}; "
+            "for other sizes use envs.board.gym_env.BoardGameEnv('go', size=...)"
+        )
+    return BoardGameEnv("go", size=9, **kwargs)

@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from sim.board import BoardGame
-from sim.board.base import H_TO_PLAY, H_WINNER
+from sim.board.base import H_TO_PLAY, H_WINNER, is_int
 
 # A seed for the Numba search, drawn from the caller's generator.
 _SEED_BOUND = 2**31 - 1
@@ -70,7 +70,9 @@ class GreedyOpponent:
     """Win in one if possible, else block a win in one, else a random legal move.
 
     Blocking means playing the point the opponent would win with if it were their turn
-    (for Connect Four a column, elsewhere a point on the board), when that is legal.
+    (for Connect Four a column, elsewhere a point on the board), when that is legal. A
+    pass never blocks: when the opponent would win by passing (Go, after their pass),
+    passing too would hand them the game.
     """
 
     def __init__(self, game: BoardGame) -> None:
@@ -83,7 +85,8 @@ class GreedyOpponent:
             return _pick(wins, rng)
         other = 1 - int(state[H_TO_PLAY])
         threats = winning_moves(self.game, self.game.with_mover(state, other))
-        blocks = np.intersect1d(threats, legal)
+        board_points = self.game.board_shape[0] * self.game.board_shape[1]
+        blocks = np.intersect1d(threats[threats < board_points], legal)
         if len(blocks):
             return _pick(blocks, rng)
         return _pick(legal, rng)
@@ -93,11 +96,7 @@ class MCTSOpponent:
     """The most visited move of a random-rollout UCT search; ties broken by ``rng``."""
 
     def __init__(self, game: BoardGame, simulations: int = 200, c_uct: float = 1.4) -> None:
-        if (
-            isinstance(simulations, bool)
-            or not isinstance(simulations, (int, np.integer))
-            or simulations < 1
-        ):
+        if not is_int(simulations) or simulations < 1:
             raise ValueError(f"mcts opponent: simulations must be an int >= 1, got {simulations!r}")
         from sim.search.mcts import rollout_search
 
@@ -135,29 +134,25 @@ class SolverOpponent:
     ) -> None:
         if game.name != "connect4":
             raise ValueError(f"the solver opponent plays only connect4, not {game.name}")
-        if max_nodes is not None and (
-            isinstance(max_nodes, bool)
-            or not isinstance(max_nodes, (int, np.integer))
-            or max_nodes < 1
-        ):
+        if max_nodes is not None and (not is_int(max_nodes) or max_nodes < 1):
             raise ValueError(
                 f"solver opponent: max_nodes must be an int >= 1 or None, got {max_nodes!r}"
             )
-        from sim.board import connect4_solver
-
         self.game = game
         self.weak = bool(weak)
         self.max_nodes = max_nodes
-        self._solver = connect4_solver
         self.fallback = MCTSOpponent(game, simulations=simulations, c_uct=c_uct)
 
     def __call__(self, state: np.ndarray, rng: np.random.Generator) -> int:
         legal = _legal_or_fail(self.game, state)
         if len(legal) == 1:
             return int(legal[0])
+        # Imported here: the solver's compile and table are paid only by those who use it.
+        from sim.board.connect4_solver import SolverBudgetExceeded, analyze
+
         try:
-            scores = self._solver.analyze(state, weak=self.weak, max_nodes=self.max_nodes)
-        except self._solver.SolverBudgetExceeded:
+            scores = analyze(state, weak=self.weak, max_nodes=self.max_nodes)
+        except SolverBudgetExceeded:
             return self.fallback(state, rng)
         legal_scores = np.asarray(scores)[legal]
         return _pick(legal[legal_scores == legal_scores.max()], rng)

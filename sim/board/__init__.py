@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 
 from sim.board.base import BoardGame
 
@@ -23,7 +24,14 @@ def make_game(name: str, **kwargs) -> BoardGame:
         module, cls = GAMES[name]
     except KeyError:
         raise ValueError(f"unknown game {name!r}; choose one of {sorted(GAMES)}") from None
-    return getattr(importlib.import_module(module), cls)(**kwargs)
+    game_class = getattr(importlib.import_module(module), cls)
+    options = inspect.signature(game_class).parameters
+    unknown = sorted(set(kwargs) - set(options))
+    if unknown:
+        raise ValueError(
+            f"{name} has no option(s) {unknown}; its options are: {sorted(options) or 'none'}"
+        )
+    return game_class(**kwargs)
 
 
 __all__ = ["GAMES", "BoardGame", "make_game"]

@@ -31,6 +31,7 @@ common kernels through :mod:`sim.board.grid`.
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Sequence
 from types import ModuleType
@@ -54,9 +55,24 @@ GAME_IDS = {
 Symmetry = tuple[np.ndarray, np.ndarray]
 
 
+def to_int(value: object) -> int | None:
+    """``value`` as an int if it is integer-like, else None.
+
+    Integer-like is what ``operator.index`` takes: Python and NumPy integers, and 0-d
+    integer arrays or tensors (what SB3's ``model.predict`` returns for one observation).
+    Bools are not integers here, nor are floats, strings or 1-element arrays.
+    """
+    if isinstance(value, (bool, np.bool_)) or getattr(value, "dtype", None) == np.bool_:
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
 def is_int(value: object) -> bool:
-    """True for a Python or NumPy integer; False for a bool, a float or anything else."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    """True for an integer-like value (see :func:`to_int`)."""
+    return to_int(value) is not None
 
 
 class BoardGame:
@@ -101,23 +117,22 @@ class BoardGame:
 
     def check_action(self, state: np.ndarray, action: object) -> int:
         """Return ``action`` as an int, or raise ValueError naming it, why, and the legal moves."""
-        if not is_int(action):
-            raise ValueError(
-                f"{self.name}: move {action!r} must be an int action, got {type(action).__name__}"
-            )
-        a = int(action)
-        if self.is_terminal(state):
-            raise ValueError(f"{self.name}: move {self._describe(a)} after the game ended")
-        if not 0 <= a < self.num_actions:
-            reason = f"out of range 0..{self.num_actions - 1}"
-        elif not self.rules.is_legal(state, a):
-            reason = self.illegal_reason(state, a)
+        a = to_int(action)
+        if a is None:
+            move = repr(action)
+            reason = f"must be an int action, got {type(action).__name__}"
         else:
-            return a
-        legal = ", ".join(self.action_to_str(b) for b in self.legal_actions(state))
-        raise ValueError(
-            f"{self.name}: illegal move {self._describe(a)} [{reason}]; legal moves are: {legal}"
-        )
+            move = self._describe(a)
+            if self.is_terminal(state):
+                reason = "played after the game ended"
+            elif not 0 <= a < self.num_actions:
+                reason = f"out of range 0..{self.num_actions - 1}"
+            elif not self.rules.is_legal(state, a):
+                reason = self.illegal_reason(state, a)
+            else:
+                return a
+        legal = ", ".join(self.action_to_str(b) for b in self.legal_actions(state)) or "none"
+        raise ValueError(f"{self.name}: illegal move {move} [{reason}]; legal moves are: {legal}")
 
     def _check_board(self, board: np.ndarray, to_play: int) -> np.ndarray:
         """``board`` as an array, once it is H x W of 0/1/2 and ``to_play`` is 0 or 1.
@@ -253,8 +268,8 @@ class BoardGame:
         """Tokens of a move list: separated by spaces or commas."""
         return [t for t in re.split(r"[\s,;]+", text.strip()) if t]
 
-    def parse_moves(self, text: str) -> list[int]:
-        """Actions from a move list; raises ValueError naming a bad or illegal token."""
+    def _replay(self, text: str) -> tuple[list[int], np.ndarray]:
+        """The actions of a move list and the state they lead to."""
         state = self.initial_state()
         actions = []
         for i, token in enumerate(self.split_moves(text)):
@@ -266,16 +281,18 @@ class BoardGame:
                     f"{self.name}: bad move #{i + 1} {token!r} in {text!r}: {e}"
                 ) from None
             actions.append(a)
-        return actions
+        return actions, state
+
+    def parse_moves(self, text: str) -> list[int]:
+        """Actions from a move list; raises ValueError naming a bad or illegal token."""
+        return self._replay(text)[0]
 
     def format_moves(self, actions: Sequence[int]) -> str:
         return " ".join(self.action_to_str(int(a)) for a in actions)
 
     def from_moves(self, text: str) -> np.ndarray:
-        state = self.initial_state()
-        for a in self.parse_moves(text):
-            state = self.apply(state, a)
-        return state
+        """The state after a move list (see :meth:`parse_moves`)."""
+        return self._replay(text)[1]
 
     # ---- text --------------------------------------------------------------
     def render_text(self, state: np.ndarray) -> str:

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.board.base import CONNECT4, H_GAME, H_PLY, H_WINNER, HEADER, ONGOING
+from sim.board.base import CONNECT4, H_GAME, H_PLY, H_WINNER, HEADER, ONGOING, is_int
 from sim.board.connect4 import HEIGHT, S_MASK, S_POSITION, WIDTH, alignment
 
 __all__ = [
@@ -395,7 +395,7 @@ def last_node_count() -> int:
 def _start(max_nodes: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     tables = _tables()
     ctl = tables[3]
-    if max_nodes is not None and (isinstance(max_nodes, bool) or int(max_nodes) < 0):
+    if max_nodes is not None and (not is_int(max_nodes) or max_nodes < 0):
         raise ValueError(
             f"connect4 solver: max_nodes must be a non-negative int, got {max_nodes!r}"
         )

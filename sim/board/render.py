@@ -551,15 +551,22 @@ class BoardWindow:
 
 # ---- recording -----------------------------------------------------------------
 def check_record_path(path: str | os.PathLike) -> Path:
-    """``path`` as a Path if a recording can be written there, else ValueError saying why."""
+    """``path`` as a Path if a recording can be written there, else ValueError saying why.
+
+    Missing folders are created (``runs/...`` does not exist in a fresh clone).
+    """
     p = Path(path)
     if p.suffix.lower() not in RECORD_FORMATS:
         raise ValueError(
             f"cannot record to {str(p)!r}: the extension must be one of {', '.join(RECORD_FORMATS)}"
         )
     parent = p.parent if str(p.parent) else Path(".")
-    if not parent.is_dir():
-        raise ValueError(f"cannot record to {str(p)!r}: no directory {str(parent)!r}")
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ValueError(
+            f"cannot record to {str(p)!r}: cannot create {str(parent)!r}: {e}"
+        ) from None
     if p.is_dir() or not os.access(parent, os.W_OK) or (p.exists() and not os.access(p, os.W_OK)):
         raise ValueError(f"cannot record to {str(p)!r}: not writable")
     return p

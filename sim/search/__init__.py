@@ -1,0 +1,1 @@
+"""Search over pure game states: batched, evaluator-agnostic MCTS in Numba (see mcts)."""

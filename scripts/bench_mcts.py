@@ -1,0 +1,338 @@
+"""MCTS benchmarks on Connect Four: the tree alone, and UCT with random rollouts.
+
+(a) ``tree``: simulations/s of :class:`sim.search.mcts.BatchedMCTS` with a zero-cost
+    evaluator (uniform priors, value 0), evaluated inside Numba or by a trivial Python
+    callable (the AlphaZero path: observations written, one call per step), beside a
+    plain pure-Python PUCT search (dict children, the same ``sim.board`` rules through
+    their Python face) on the same positions with the same formula, in the same run.
+(b) ``rollout``: :func:`sim.search.mcts.rollout_search` (UCT-like, one random playout
+    per leaf) simulations/s; OpenSpiel's C++ ``MCTSBot`` beside it only if ``import
+    pyspiel`` works (``pip install open_spiel``; not a dependency), else marked skipped.
+
+Measured as ``../shared/MEASURING.md`` asks: warm-up first (Numba compile time
+excluded: kernels are cached), at least 5 timed repeats, median with min and max, the
+two sides alternating (A B A B ...) in one process, one thread. Run with the other
+core idle::
+
+    python scripts/bench_mcts.py            # full run, about ten seconds
+    python scripts/bench_mcts.py --quick    # a few seconds
+    python scripts/bench_mcts.py --json     # figures as one JSON object on stdout
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+import json
+import math
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+
+ROOT = Path(__file__).resolve().parents[1]
+# Early Connect Four positions (Pons' notation): the empty board and two openings.
+POSITIONS = ("", "44", "4453")
+
+
+@dataclass
+class Config:
+    """Benchmarks of the Numba MCTS (sim.search) on Connect Four."""
+
+    quick: bool = False
+    """Small workloads: the whole run takes under a minute."""
+    json: bool = False
+    """Print the figures as one JSON object on stdout (and nothing else there)."""
+    repeats: int = 5
+    """Timed repeats per figure (the median is reported)."""
+    only: tuple[str, ...] = ()
+    """Run only these sections: tree, rollout (all when empty)."""
+    simulations: int = 800
+    """Simulations per search in the tree section (AlphaZero's budget)."""
+    batch: int = 64
+    """Concurrent games of the batched search in the tree section."""
+    c_puct: float = 1.25
+    """PUCT constant of the tree section (both sides)."""
+
+
+def summary(samples: list[float]) -> dict:
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "repeats": len(samples),
+    }
+
+
+def log(cfg: Config, *args) -> None:
+    print(*args, file=sys.stderr if cfg.json else sys.stdout, flush=True)
+
+
+def fmt(samples: list[float]) -> str:
+    return (
+        f"{statistics.median(samples):>12,.0f} (min {min(samples):,.0f}, max {max(samples):,.0f})"
+    )
+
+
+# ---- the peer of (a): a plain pure-Python PUCT -------------------------------------
+class PyNode:
+    """A node of the pure-Python search: its state, the mover into it, statistics."""
+
+    __slots__ = ("state", "mover", "prior", "children", "visits", "value_sum", "exact")
+
+    def __init__(self, state: np.ndarray, mover: int) -> None:
+        self.state = state
+        self.mover = mover
+        self.prior: dict[int, float] | None = None  # action -> prior once evaluated
+        self.children: dict[int, PyNode] = {}
+        self.visits = 0
+        self.value_sum = 0.0
+        self.exact: float | None = None  # the value for the mover if the game is over
+
+
+def python_puct_search(game, root_state: np.ndarray, simulations: int, c_puct: float) -> PyNode:
+    """AlphaZero PUCT with the zero-cost evaluator (uniform priors, value 0), unvisited
+    children valued 0, ties to the lowest action: the formula of ``BatchedMCTS``. The rules
+    are the same Numba kernels, called one at a time from Python."""
+    rules = game.rules
+
+    def evaluate(node: PyNode) -> float:
+        legal = np.flatnonzero(game.legal_mask(node.state))
+        node.prior = dict.fromkeys(legal.tolist(), 1.0 / len(legal))
+        return 0.0
+
+    def new_child(node: PyNode, action: int) -> PyNode:
+        state = node.state.copy()
+        rules.play(state, action)
+        child = PyNode(state, int(node.state[1]))
+        winner = int(state[2])
+        if winner != -1:
+            child.exact = 0.0 if winner == 2 else (1.0 if winner == child.mover else -1.0)
+        node.children[action] = child
+        return child
+
+    root = PyNode(root_state.copy(), 1 - int(root_state[1]))
+    evaluate(root)
+    root.visits = 1
+    for _ in range(simulations):
+        node, path = root, [root]
+        while True:
+            sqrt_n = math.sqrt(node.visits)
+            best, best_score = -1, -math.inf
+            for action, prior in node.prior.items():
+                child = node.children.get(action)
+                n = child.visits if child else 0
+                q = child.value_sum / n if n else 0.0
+                score = q + c_puct * prior * sqrt_n / (1 + n)
+                if score > best_score:
+                    best, best_score = action, score
+            child = node.children.get(best) or new_child(node, best)
+            path.append(child)
+            if child.exact is not None:
+                value, player = child.exact, child.mover
+                break
+            if child.prior is None:
+                value, player = evaluate(child), int(child.state[1])
+                break
+            node = child
+        for n in path:  # each node keeps the value for the player who moved into it
+            n.visits += 1
+            n.value_sum += value if n.mover == player else -value
+    return root
+
+
+# ---- (a) tree only -----------------------------------------------------------------
+def zero_cost(obs: np.ndarray, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return np.ones(legal.shape, np.float32), np.zeros(len(obs), np.float32)
+
+
+def bench_tree(cfg: Config) -> dict:
+    from sim.board import make_game
+    from sim.search.mcts import UNIFORM, BatchedMCTS
+
+    game = make_game("connect4")
+    sims = 200 if cfg.quick else cfg.simulations
+    batch = 16 if cfg.quick else cfg.batch
+    roots = np.stack([game.from_moves(POSITIONS[b % len(POSITIONS)]) for b in range(batch)])
+    searches = {}
+
+    def ours(leaves: int | None) -> Callable[[], int]:
+        mcts = BatchedMCTS.for_game(game, batch, sims + 1, c_puct=cfg.c_puct)
+
+        def run() -> int:
+            mcts.reset(roots)
+            if leaves is None:
+                mcts.search(zero_cost, sims)
+            else:
+                mcts.search_builtin(sims, leaves_per_step=leaves, evaluator=UNIFORM)
+            return batch * sims
+
+        return run
+
+    # Numba's evaluator: each game searched to the end in turn (no virtual loss), or all
+    # games stepped together as with a network; then the Python callable (observations
+    # written, one call per step for all games).
+    searches["numba evaluator, sequential"] = ours(0)
+    searches["numba evaluator, batched (1 leaf/game/step)"] = ours(1)
+    searches["python callable, batched (1 leaf/game/step)"] = ours(None)
+    py_games = 1 if cfg.quick else 8
+
+    def python_side() -> int:
+        for b in range(py_games):
+            python_puct_search(game, roots[b], sims, cfg.c_puct)
+        return py_games * sims
+
+    searches["pure-python PUCT"] = python_side
+
+    # Same work: from the same root, both searches must give the same visit counts.
+    check = BatchedMCTS.for_game(game, 1, sims + 1, c_puct=cfg.c_puct)
+    check.reset(roots[:1])
+    ours_visits = check.search(zero_cost, sims).visits[0]
+    py_root = python_puct_search(game, roots[0], sims, cfg.c_puct)
+    py_visits = np.array(
+        [py_root.children[a].visits if a in py_root.children else 0 for a in range(7)]
+    )
+    same = bool(np.array_equal(ours_visits, py_visits))
+    log(cfg, f"tree: visit counts of ours and the pure-Python search identical: {same}")
+
+    for run in searches.values():
+        run()  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in searches}
+    for _ in range(cfg.repeats):
+        for name, run in searches.items():  # alternate A B C D A B C D
+            t = time.perf_counter()
+            done = run()
+            rates[name].append(done / (time.perf_counter() - t))
+    peer = rates["pure-python PUCT"]
+    out: dict = {
+        "game": "connect4",
+        "positions": list(POSITIONS),
+        "simulations_per_search": sims,
+        "batch": batch,
+        "c_puct": cfg.c_puct,
+        "visit_counts_identical_to_python": same,
+    }
+    for name, samples in rates.items():
+        entry: dict = {"sims_per_s": summary(samples)}
+        if samples is not peer:
+            ratios = [a / b for a, b in zip(samples, peer, strict=True)]
+            entry["ratio_to_python"] = summary(ratios)
+            extra = f"  {statistics.median(ratios):7.1f}x python"
+        else:
+            extra = ""
+        out[name] = entry
+        log(cfg, f"tree {name:45s} {fmt(samples)} sims/s{extra}")
+    return out
+
+
+# ---- (b) UCT with random rollouts ------------------------------------------------------
+def openspiel_side(sims: int) -> Callable[[], int] | None:
+    """OpenSpiel's C++ ``MCTSBot`` (UCT, c = 1.4, one random rollout per leaf, solver on)
+    on the same positions, or None when ``import pyspiel`` fails."""
+    try:
+        import pyspiel
+    except ImportError:
+        return None
+    game = pyspiel.load_game("connect_four")
+    evaluator = pyspiel.RandomRolloutEvaluator(1, 0)
+    try:  # game, evaluator, uct_c, max_simulations, max_memory_mb, solve, seed, verbose
+        bot = pyspiel.MCTSBot(game, evaluator, 1.4, sims, 1000, True, 0, False)
+    except TypeError:  # older pyspiel: a player argument after the game
+        bot = pyspiel.MCTSBot(game, 0, evaluator, 1.4, sims, 1000, True, 0, False)
+    states = []
+    for moves in POSITIONS:
+        state = game.new_initial_state()
+        for ch in moves:
+            state.apply_action(int(ch) - 1)
+        states.append(state)
+
+    def run() -> int:
+        for state in states:
+            bot.mcts_search(state)
+        return len(states) * sims
+
+    return run
+
+
+def bench_rollout(cfg: Config) -> dict:
+    from sim.board import make_game
+    from sim.search.mcts import rollout_search
+
+    game = make_game("connect4")
+    sims = 2000 if cfg.quick else 20000
+    states = [game.from_moves(m) for m in POSITIONS]
+    seed = [0]
+
+    def ours() -> int:
+        for state in states:
+            seed[0] += 1
+            rollout_search(state, sims, seed[0], 1.4)
+        return len(states) * sims
+
+    sides: dict[str, Callable[[], int]] = {"simarena rollout_search": ours}
+    # ---- OpenSpiel: measured only if pyspiel imports ----
+    peer = openspiel_side(sims)
+    if peer is None:
+        log(cfg, "rollout: OpenSpiel MCTSBot SKIPPED (pyspiel is not installed)")
+    else:
+        sides["openspiel MCTSBot (C++ game, Python search)"] = peer
+    for run in sides.values():
+        run()  # warm-up
+    rates: dict[str, list[float]] = {name: [] for name in sides}
+    for _ in range(cfg.repeats):
+        for name, run in sides.items():
+            t = time.perf_counter()
+            done = run()
+            rates[name].append(done / (time.perf_counter() - t))
+    out: dict = {
+        "game": "connect4",
+        "positions": list(POSITIONS),
+        "simulations_per_search": sims,
+        "c_uct": 1.4,
+        "openspiel": "measured" if peer else "skipped: pyspiel not installed",
+    }
+    for name, samples in rates.items():
+        out[name] = {"sims_per_s": summary(samples)}
+        log(cfg, f"rollout {name:45s} {fmt(samples)} sims/s")
+    if peer:
+        ours_rates, peer_rates = rates.values()
+        ratios = [a / b for a, b in zip(ours_rates, peer_rates, strict=True)]
+        out["ratio_to_openspiel"] = summary(ratios)
+        log(cfg, f"rollout ratio ours/openspiel: {statistics.median(ratios):.1f}x")
+    return out
+
+
+def main(cfg: Config) -> None:
+    sections = {"tree": bench_tree, "rollout": bench_rollout}
+    unknown = set(cfg.only) - set(sections)
+    if unknown:
+        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(sections)}")
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    result = {
+        "command": "python " + " ".join(["scripts/bench_mcts.py", *sys.argv[1:]]),
+        "commit": commit,
+        "python": platform.python_version(),
+        "threads": 1,
+        "quick": cfg.quick,
+    }
+    for name, fn in sections.items():
+        if not cfg.only or name in cfg.only:
+            result[name] = fn(cfg)
+    if cfg.json:
+        print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Config))

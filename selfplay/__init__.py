@@ -1,0 +1,43 @@
+"""Game-generic evaluation: players, seeded matches, ratings and mistake rates.
+
+Works with anything that follows the player protocol of :mod:`selfplay.player`; it
+imports ``sim`` and ``envs`` but never ``agents``.
+"""
+
+from selfplay.match import (
+    Backend,
+    GameRecord,
+    IllegalMoveError,
+    MatchResult,
+    ProcessBackend,
+    SerialBackend,
+    play_game,
+    play_match,
+    wilson_interval,
+)
+from selfplay.mistakes import MistakeReport, count_mistakes, mistake_rate, read_positions
+from selfplay.player import BuiltinPlayer, FunctionPlayer, Player, PlayerBase, as_player
+from selfplay.ratings import PlayerRating, RatingTable
+
+__all__ = [
+    "Backend",
+    "BuiltinPlayer",
+    "FunctionPlayer",
+    "GameRecord",
+    "IllegalMoveError",
+    "MatchResult",
+    "MistakeReport",
+    "Player",
+    "PlayerBase",
+    "PlayerRating",
+    "ProcessBackend",
+    "RatingTable",
+    "SerialBackend",
+    "as_player",
+    "count_mistakes",
+    "mistake_rate",
+    "play_game",
+    "play_match",
+    "read_positions",
+    "wilson_interval",
+]

@@ -1,0 +1,294 @@
+"""Playing games and seeded matches between players, serially or on a process pool.
+
+:func:`play_game` plays one game between two players (see :mod:`selfplay.player`);
+:func:`play_match` plays N seeded games with sides alternated and reports the score of
+the first player with a Wilson 95% interval.  Game ``i`` of a match draws all its
+randomness from ``np.random.SeedSequence(seed, spawn_key=(i,))`` (the ``i``-th child of
+``SeedSequence(seed).spawn``), so a match is the same for a seed whichever backend runs
+it, provided each player's moves depend only on the state and the generator once it has
+been ``reset()``.
+
+Backends run a list of jobs through a picklable module-level function and return the
+results in job order: :class:`SerialBackend` in this process, :class:`ProcessBackend` on
+a ``concurrent.futures`` process pool.  Another backend (Ray) needs only ``map_games``.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from selfplay.player import Player, observe_move, reset_player
+from sim.board import BoardGame
+from sim.board.base import is_int
+
+J = TypeVar("J")
+R = TypeVar("R")
+
+# z for a two-sided 95% interval: the 0.975 quantile of the standard normal.
+Z95 = 1.959963984540054
+
+
+class IllegalMoveError(ValueError):
+    """A player chose an illegal move; ``player`` is its name, ``seat`` 0 or 1."""
+
+    def __init__(self, message: str, player: str, seat: int, ply: int) -> None:
+        super().__init__(message)
+        self.player = player
+        self.seat = seat
+        self.ply = ply
+
+
+def wilson_interval(successes: float, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a proportion ``successes / trials`` (95% by default).
+
+    ``successes`` may be fractional (a draw counted as half a win): the interval then
+    treats the score as a Bernoulli mean, which is conservative, since a game's score in
+    {0, 1/2, 1} with mean p has variance at most p(1 - p).
+    """
+    if not is_int(trials) or trials < 1:
+        raise ValueError(f"wilson_interval: trials must be an int >= 1, got {trials!r}")
+    if not 0 <= successes <= trials:
+        raise ValueError(f"wilson_interval: successes must be in 0..{trials}, got {successes!r}")
+    n = int(trials)
+    p = successes / n
+    z2 = z * z
+    denom = 1.0 + z2 / n
+    center = (p + z2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n))
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+@dataclass(frozen=True)
+class GameRecord:
+    """One finished game: ``players`` by seat (seat 0 moves first), ``winner`` a seat or
+    None for a draw, ``returns`` per seat (+1 win, -1 loss, 0 draw)."""
+
+    players: tuple[str, str]
+    actions: tuple[int, ...]
+    winner: int | None
+    returns: tuple[float, float]
+
+    @property
+    def length(self) -> int:
+        return len(self.actions)
+
+
+def play_game(game: BoardGame, players: Sequence[Player], rng: np.random.Generator) -> GameRecord:
+    """Play one game from the initial position; ``players[0]`` moves first.
+
+    Each player is reset before the game, gets a copy of the state to act on, and
+    observes every move played.  A move that is not legal raises
+    :class:`IllegalMoveError` (a ValueError) naming the player, its seat and the ply.
+    """
+    if len(players) != 2:
+        raise ValueError(f"play_game: expected 2 players, got {len(players)}")
+    # One object playing both seats gets its hooks once per event, not twice.
+    distinct = [players[0]] if players[0] is players[1] else list(players)
+    for p in distinct:
+        reset_player(p)
+    state = game.initial_state()
+    actions: list[int] = []
+    while not game.is_terminal(state):
+        seat = game.to_play(state)
+        player = players[seat]
+        choice = player.act(state.copy(), rng)
+        try:
+            action = game.check_action(state, choice)
+        except ValueError as e:
+            ply = game.ply(state)
+            raise IllegalMoveError(
+                f"player {player.name!r} (seat {seat}) made an illegal move at ply {ply}: {e}",
+                player.name,
+                seat,
+                ply,
+            ) from None
+        for p in distinct:
+            observe_move(p, state.copy(), action)
+        game.rules.play(state, action)
+        actions.append(action)
+    return GameRecord(
+        players=(players[0].name, players[1].name),
+        actions=tuple(actions),
+        winner=game.winner(state),
+        returns=game.returns(state),
+    )
+
+
+def game_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of game ``index`` of a match seeded ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(index,)))
+
+
+@dataclass(frozen=True)
+class GameJob:
+    """Game ``index`` of a match: the players by seat and the match seed."""
+
+    game: BoardGame
+    players: tuple[Player, Player]
+    seed: int
+    index: int
+
+
+def run_game_job(job: GameJob) -> GameRecord:
+    """Play one :class:`GameJob` (module level, so that a process pool can send it)."""
+    return play_game(job.game, job.players, game_rng(job.seed, job.index))
+
+
+class Backend(Protocol):
+    """Runs ``fn`` over ``jobs`` and returns the results in job order."""
+
+    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]: ...
+
+
+class SerialBackend:
+    """Runs the jobs one after another in this process."""
+
+    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+        return [fn(job) for job in jobs]
+
+    def close(self) -> None:
+        """Nothing to release (for symmetry with :class:`ProcessBackend`)."""
+
+    def __enter__(self) -> SerialBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class ProcessBackend:
+    """Runs the jobs on a pool of ``workers`` processes (``fn`` and jobs must pickle).
+
+    The pool starts on the first call and is kept until :meth:`close` (or the end of a
+    ``with`` block), so workers pay their imports and Numba cache loads once.  Workers
+    are started with ``start_method`` ("spawn" by default: safe with the threads of
+    Numba and torch in the parent).  Jobs go in chunks, so players shared by the jobs
+    of one chunk are pickled once per chunk.  As with any spawned pool, a script that
+    uses it must start under ``if __name__ == "__main__":``.
+    """
+
+    def __init__(self, workers: int = 2, start_method: str | None = "spawn") -> None:
+        if not is_int(workers) or workers < 1:
+            raise ValueError(f"ProcessBackend: workers must be an int >= 1, got {workers!r}")
+        self.workers = int(workers)
+        self.start_method = start_method
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            context = multiprocessing.get_context(self.start_method)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
+        if not jobs:
+            return []
+        chunk = max(1, math.ceil(len(jobs) / (4 * self.workers)))
+        return list(self._executor().map(fn, jobs, chunksize=chunk))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __enter__(self) -> ProcessBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """The result of :func:`play_match`, from the view of ``player`` (the first, ``a``).
+
+    ``score = (wins + draws / 2) / games``; ``interval`` is its Wilson 95% interval with
+    a draw counted as half a win (see :func:`wilson_interval`).  ``seats[i]`` is the
+    seat ``a`` held in game ``i`` (0 moves first).
+    """
+
+    player: str
+    opponent: str
+    games: int
+    wins: int
+    draws: int
+    losses: int
+    seed: int
+    seats: tuple[int, ...]
+    records: tuple[GameRecord, ...]
+
+    @property
+    def score(self) -> float:
+        return (self.wins + self.draws / 2) / self.games
+
+    @property
+    def interval(self) -> tuple[float, float]:
+        return wilson_interval(self.wins + self.draws / 2, self.games)
+
+    def summary(self) -> dict[str, Any]:
+        """The numbers as a JSON-ready dict (no game records)."""
+        lo, hi = self.interval
+        return {
+            "player": self.player,
+            "opponent": self.opponent,
+            "games": self.games,
+            "wins": self.wins,
+            "draws": self.draws,
+            "losses": self.losses,
+            "score": self.score,
+            "interval": [lo, hi],
+            "seed": self.seed,
+        }
+
+    def __str__(self) -> str:
+        lo, hi = self.interval
+        return (
+            f"{self.player} vs {self.opponent}: +{self.wins} ={self.draws} -{self.losses} "
+            f"in {self.games} games, score {self.score:.3f} (95% CI {lo:.3f}..{hi:.3f})"
+        )
+
+
+def play_match(
+    game: BoardGame,
+    a: Player,
+    b: Player,
+    games: int,
+    seed: int,
+    swap_sides: bool = True,
+    backend: Backend | None = None,
+) -> MatchResult:
+    """Play ``games`` seeded games of ``a`` against ``b``; the result is ``a``'s.
+
+    With ``swap_sides`` ``a`` moves first in the even games and second in the odd ones,
+    else always first.  ``backend`` runs the games (serially by default); the result is
+    the same for a seed on any backend (see the module docstring).
+    """
+    if not is_int(games) or games < 1:
+        raise ValueError(f"play_match: games must be an int >= 1, got {games!r}")
+    if not is_int(seed) or seed < 0:
+        raise ValueError(f"play_match: seed must be a non-negative int, got {seed!r}")
+    seats = tuple(i % 2 if swap_sides else 0 for i in range(games))
+    jobs = [
+        GameJob(game, (a, b) if seat == 0 else (b, a), int(seed), i) for i, seat in enumerate(seats)
+    ]
+    records = (backend or SerialBackend()).map_games(run_game_job, jobs)
+    wins = sum(r.winner == seat for r, seat in zip(records, seats, strict=True))
+    draws = sum(r.winner is None for r in records)
+    return MatchResult(
+        player=a.name,
+        opponent=b.name,
+        games=int(games),
+        wins=wins,
+        draws=draws,
+        losses=int(games) - wins - draws,
+        seed=int(seed),
+        seats=seats,
+        records=tuple(records),
+    )

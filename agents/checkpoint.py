@@ -39,6 +39,9 @@ def save_checkpoint(
     flat = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private; a checkpoint is a normal file
     try:
         save_file(flat, tmp, metadata=header)
         with open(tmp, "rb") as f:

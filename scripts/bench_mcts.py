@@ -1,4 +1,4 @@
-"""MCTS benchmarks on Connect Four: the tree alone, and UCT with random rollouts.
+"""MCTS benchmarks on Connect Four: the tree alone, UCT with random rollouts, self-play.
 
 (a) ``tree``: simulations/s of :class:`sim.search.mcts.BatchedMCTS` with a zero-cost
     evaluator (uniform priors, value 0), evaluated inside Numba or by a trivial Python
@@ -8,6 +8,10 @@
 (b) ``rollout``: :func:`sim.search.mcts.rollout_search` (UCT-like, one random playout
     per leaf) simulations/s; OpenSpiel's C++ ``MCTSBot`` beside it only if ``import
     pyspiel`` works (``pip install open_spiel``; not a dependency), else marked skipped.
+
+(c) ``selfplay``: AlphaZero self-play with the default network (``AlphaZeroConfig()``):
+    64 concurrent games evaluated in one forward per step, against one game at a time
+    (a forward per leaf), network evaluations/s and moves/s on ``--selfplay-threads``.
 
 Measured as ``../shared/MEASURING.md`` asks: warm-up first (Numba compile time
 excluded: kernels are cached), at least 5 timed repeats, median with min and max, the
@@ -56,13 +60,15 @@ class Config:
     repeats: int = 5
     """Timed repeats per figure (the median is reported)."""
     only: tuple[str, ...] = ()
-    """Run only these sections: tree, rollout (all when empty)."""
+    """Run only these sections: tree, rollout, selfplay (all when empty)."""
     simulations: int = 800
     """Simulations per search in the tree section (AlphaZero's budget)."""
     batch: int = 64
     """Concurrent games of the batched search in the tree section."""
     c_puct: float = 1.25
     """PUCT constant of the tree section (both sides)."""
+    selfplay_threads: int = 2
+    """torch threads of the selfplay section (the default network on both cores)."""
 
 
 def summary(samples: list[float]) -> dict:
@@ -312,8 +318,56 @@ def bench_rollout(cfg: Config) -> dict:
     return out
 
 
+def bench_selfplay(cfg: Config) -> dict:
+    """Self-play with the default network on ``selfplay_threads`` threads: B concurrent
+    games whose leaves share one forward, against one game at a time (batch 1)."""
+    import torch
+
+    from agents.alphazero.config import AlphaZeroConfig
+    from agents.alphazero.worker import SelfPlayWorker
+
+    torch.set_num_threads(cfg.selfplay_threads)
+    config = AlphaZeroConfig()
+    steps = 2 if cfg.quick else 6
+    batched = SelfPlayWorker(config, seed=0)
+    single = SelfPlayWorker(AlphaZeroConfig(parallel_games=1), seed=0)
+    single.load_weights(batched.net.state_dict())
+    sides = {
+        f"batched ({config.parallel_games} games)": (batched, steps),
+        "one at a time": (single, steps * 4),
+    }
+    for worker, _ in sides.values():
+        worker.play(1)  # warm-up (compiles, allocates)
+    rates: dict[str, dict[str, list[float]]] = {
+        name: {"moves_per_s": [], "positions_per_s": [], "evaluations_per_s": []} for name in sides
+    }
+    for _ in range(max(3, cfg.repeats // 2 if cfg.quick else cfg.repeats)):
+        for name, (worker, n) in sides.items():
+            _, stats = worker.play(n)
+            rates[name]["moves_per_s"].append(stats.moves / stats.seconds)
+            rates[name]["positions_per_s"].append(stats.positions / stats.seconds)
+            rates[name]["evaluations_per_s"].append(stats.evaluations / stats.seconds)
+    s = config.search
+    out: dict = {
+        "game": "connect4",
+        "network": {"blocks": config.blocks, "channels": config.channels},
+        "threads": cfg.selfplay_threads,
+        "simulations": {"full": s.simulations, "fast": s.fast_simulations,
+                        "full_prob": s.full_search_prob},
+    }  # fmt: skip
+    for name, figures in rates.items():
+        out[name] = {k: summary(v) for k, v in figures.items()}
+        log(cfg, f"selfplay {name:24s} {fmt(figures['evaluations_per_s'])} evals/s, "
+                 f"{statistics.median(figures['moves_per_s']):,.1f} moves/s")  # fmt: skip
+    a, b = (rates[name]["evaluations_per_s"] for name in sides)
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    out["batching_speedup"] = summary(ratios)
+    log(cfg, f"selfplay batched / one at a time: {statistics.median(ratios):.1f}x")
+    return out
+
+
 def main(cfg: Config) -> None:
-    sections = {"tree": bench_tree, "rollout": bench_rollout}
+    sections = {"tree": bench_tree, "rollout": bench_rollout, "selfplay": bench_selfplay}
     unknown = set(cfg.only) - set(sections)
     if unknown:
         raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(sections)}")

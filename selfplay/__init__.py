@@ -12,11 +12,19 @@ from selfplay.match import (
     ProcessBackend,
     SerialBackend,
     play_game,
+    play_games_lockstep,
     play_match,
     wilson_interval,
 )
 from selfplay.mistakes import MistakeReport, count_mistakes, mistake_rate, read_positions
-from selfplay.player import BuiltinPlayer, FunctionPlayer, Player, PlayerBase, as_player
+from selfplay.player import (
+    BuiltinPlayer,
+    FunctionPlayer,
+    Player,
+    PlayerBase,
+    as_player,
+    is_batched,
+)
 from selfplay.ratings import PlayerRating, RatingTable
 
 __all__ = [
@@ -35,8 +43,10 @@ __all__ = [
     "SerialBackend",
     "as_player",
     "count_mistakes",
+    "is_batched",
     "mistake_rate",
     "play_game",
+    "play_games_lockstep",
     "play_match",
     "read_positions",
     "wilson_interval",

@@ -8,6 +8,11 @@ randomness from ``np.random.SeedSequence(seed, spawn_key=(i,))`` (the ``i``-th c
 it, provided each player's moves depend only on the state and the generator once it has
 been ``reset()``.
 
+Players that choose moves for many positions at once (``act_batch``, see
+:mod:`selfplay.player`: a network that searches a batch of games in one forward) are
+played by :func:`play_games_lockstep`: all games of a match advance together, and every
+position where such a player is to move goes to it in one call.
+
 Backends run a list of jobs through a picklable module-level function and return the
 results in job order: :class:`SerialBackend` in this process, :class:`ProcessBackend` on
 a ``concurrent.futures`` process pool.  Another backend (Ray) needs only ``map_games``.
@@ -24,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from selfplay.player import Player, observe_move, reset_player
+from selfplay.player import Player, is_batched, observe_move, reset_player
 from sim.board import BoardGame
 from sim.board.base import is_int
 
@@ -119,6 +124,70 @@ def play_game(game: BoardGame, players: Sequence[Player], rng: np.random.Generat
         winner=game.winner(state),
         returns=game.returns(state),
     )
+
+
+def play_games_lockstep(jobs: Sequence[GameJob]) -> list[GameRecord]:
+    """Play all ``jobs`` (games of one board game) together, a move in each per round.
+
+    In each round, the positions where a batched player is to move go to its
+    ``act_batch(states, rng)`` in one call (its generator is that of the round's first
+    such game); other players ``act`` game by game with each game's own generator.
+    Players are reset once, before the games, and get no ``observe`` calls: a player
+    that follows one game at a time through its hooks belongs to :func:`play_game`.
+    Deterministic for the jobs' seeds.
+    """
+    if not jobs:
+        return []
+    game = jobs[0].game
+    rngs = [game_rng(j.seed, j.index) for j in jobs]
+    states = [game.initial_state() for _ in jobs]
+    moves: list[list[int]] = [[] for _ in jobs]
+    distinct = {id(p): p for j in jobs for p in j.players}
+    for p in distinct.values():
+        reset_player(p)
+    while True:
+        waiting: dict[int, list[int]] = {}  # id(player) -> games where it is to move
+        for i, job in enumerate(jobs):
+            if not game.is_terminal(states[i]):
+                waiting.setdefault(id(job.players[game.to_play(states[i])]), []).append(i)
+        if not waiting:
+            break
+        for key, games in waiting.items():
+            player = distinct[key]
+            if is_batched(player):
+                batch = np.stack([states[i] for i in games])
+                choices = list(player.act_batch(batch.copy(), rngs[games[0]]))
+                if len(choices) != len(games):
+                    raise ValueError(
+                        f"player {player.name!r}: act_batch returned {len(choices)} moves "
+                        f"for {len(games)} positions"
+                    )
+            else:
+                choices = [player.act(states[i].copy(), rngs[i]) for i in games]
+            for i, choice in zip(games, choices, strict=True):
+                state = states[i]
+                try:
+                    action = game.check_action(state, choice)
+                except ValueError as e:
+                    seat, ply = game.to_play(state), game.ply(state)
+                    raise IllegalMoveError(
+                        f"player {player.name!r} (seat {seat}) made an illegal move at ply "
+                        f"{ply} of game {jobs[i].index}: {e}",
+                        player.name,
+                        seat,
+                        ply,
+                    ) from None
+                game.rules.play(state, action)
+                moves[i].append(action)
+    return [
+        GameRecord(
+            players=(job.players[0].name, job.players[1].name),
+            actions=tuple(moves[i]),
+            winner=game.winner(states[i]),
+            returns=game.returns(states[i]),
+        )
+        for i, job in enumerate(jobs)
+    ]
 
 
 def game_rng(seed: int, index: int) -> np.random.Generator:
@@ -268,7 +337,8 @@ def play_match(
 
     With ``swap_sides`` ``a`` moves first in the even games and second in the odd ones,
     else always first.  ``backend`` runs the games (serially by default); the result is
-    the same for a seed on any backend (see the module docstring).
+    the same for a seed on any backend (see the module docstring).  Without a backend,
+    a match with a batched player is played in lockstep (:func:`play_games_lockstep`).
     """
     if not is_int(games) or games < 1:
         raise ValueError(f"play_match: games must be an int >= 1, got {games!r}")
@@ -278,7 +348,10 @@ def play_match(
     jobs = [
         GameJob(game, (a, b) if seat == 0 else (b, a), int(seed), i) for i, seat in enumerate(seats)
     ]
-    records = (backend or SerialBackend()).map_games(run_game_job, jobs)
+    if backend is None and (is_batched(a) or is_batched(b)):
+        records = play_games_lockstep(jobs)
+    else:
+        records = (backend or SerialBackend()).map_games(run_game_job, jobs)
     wins = sum(r.winner == seat for r, seat in zip(records, seats, strict=True))
     draws = sum(r.winner is None for r in records)
     return MatchResult(

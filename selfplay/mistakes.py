@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from selfplay.match import wilson_interval
-from selfplay.player import Player, as_player, reset_player
+from selfplay.player import Player, as_player, is_batched, reset_player
 from sim.board import BoardGame, make_game
 from sim.board.base import is_int
 
@@ -203,13 +203,18 @@ def mistake_rate(
 
     For each of the first ``limit`` positions (all by default) the player is reset and
     asked for a move with ``rng`` (a generator, or a seed; seed 0 by default, so the
-    report is reproducible).  See the module docstring for what counts as a mistake.
+    report is reproducible); a batched player gets all positions in one ``act_batch``.
+    See the module docstring for what counts as a mistake.
     """
     player = as_player(player_or_policy)
     generator = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng or 0)
     positions = read_positions(positions_file, limit)
-    actions = []
-    for pos in positions:
+    if is_batched(player):
         reset_player(player)
-        actions.append(player.act(pos.state.copy(), generator))
+        actions = list(player.act_batch(np.stack([p.state for p in positions]), generator))
+    else:
+        actions = []
+        for pos in positions:
+            reset_player(player)
+            actions.append(player.act(pos.state.copy(), generator))
     return count_mistakes(positions, actions, player=player.name, path=os.fspath(positions_file))

@@ -9,6 +9,10 @@ optional, and the runner calls them only when the player has them:
 - ``observe(state, action)`` after each move of the game, both sides' moves, with the
   state before the move: a tree-reusing player follows the game with it.
 
+A player may also offer ``act_batch(states, rng) -> actions`` (``states`` int64[N, S],
+one move per row): a network player answers many positions with one forward, and the
+lockstep match runner and the mistake benchmark then hand it every position at once.
+
 :class:`PlayerBase` gives both as no-ops.  Adapters: :class:`BuiltinPlayer` (the
 built-in opponents of :mod:`envs.board.opponents`) and :class:`FunctionPlayer` (any
 ``fn(state, rng) -> action``).  Players sent to a process pool must be picklable.
@@ -50,6 +54,11 @@ class PlayerBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name!r})"
+
+
+def is_batched(player: object) -> bool:
+    """Whether ``player`` chooses moves for many positions at once (``act_batch``)."""
+    return callable(getattr(player, "act_batch", None))
 
 
 def reset_player(player: Player) -> None:

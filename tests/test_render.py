@@ -4,6 +4,7 @@ recordings.  All headless."""
 from __future__ import annotations
 
 import os
+import re
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
@@ -19,7 +20,9 @@ from sim.board.render import (  # noqa: E402
     STYLES,
     BoardRenderer,
     BoardWindow,
+    Overlay,
     WindowClosed,
+    _count_text,
     record_match,
     star_points,
 )
@@ -259,3 +262,109 @@ def test_record_match_creates_missing_folders(tmp_path):
     path = tmp_path / "new" / "sub" / "match.gif"
     assert record_match(frames, path, fps=2) == 2
     assert len(iio3.imread(path)) == 2
+
+
+# ---- overlay: a search's policy, visits and value ------------------------------------------
+def changed_pixels(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(y, x) of the pixels that differ."""
+    return np.argwhere((a != b).any(axis=2))
+
+
+def test_overlay_marks_only_the_actions_it_rates(game):
+    renderer = BoardRenderer(game, cell_px=CELL)
+    state = random_position(game, 4, seed=4)
+    points = [int(a) for a in game.legal_actions(state) if a < renderer.num_points]
+    action = points[len(points) // 2]
+    plain = renderer.draw(state)
+    one_hot = np.zeros(game.num_actions)
+    one_hot[action] = 0.9
+    # The policy marker: on the action (Connect Four: its column) and nowhere else.
+    marked = renderer.draw(state, overlay=Overlay(policy=one_hot))
+    changed = changed_pixels(marked, plain)
+    assert len(changed) > CELL  # plainly visible
+    assert {renderer.action_at(x, y, state) for y, x in changed} == {action}
+    # Smaller shares than the largest get smaller markers.
+    shared = one_hot.copy()
+    shared[points[0]] = 0.3
+    both = renderer.draw(state, overlay=Overlay(policy=shared))
+    small = changed_pixels(both, marked)
+    assert 0 < len(small) < len(changed)
+    # The visit count: a tag on the point (Connect Four: under the column).
+    counted = renderer.draw(state, overlay=Overlay(visits=one_hot * 20))
+    changed = changed_pixels(counted, plain)
+    assert len(changed)
+    if game.name == "connect4":
+        assert (changed[:, 0] > renderer.board_rect.bottom).all()
+        assert (changed[:, 0] < renderer.status_rect.top).all()
+        assert set((changed[:, 1] - renderer.x0) // renderer.cell) == {action}
+    else:
+        assert {renderer.action_at(x, y, state) for y, x in changed} == {action}
+
+
+def test_overlay_value_goes_to_the_status_bar(game):
+    renderer = BoardRenderer(game, cell_px=CELL)
+    state = random_position(game, 3, seed=5)
+    plain = renderer.draw(state)
+    framed = renderer.draw(state, overlay=Overlay(value=-0.25, player=1))
+    changed = changed_pixels(framed, plain)
+    assert len(changed) and (changed[:, 0] >= renderer.status_rect.top).all()
+    # No value, no policy, no visits: the picture is unchanged.
+    assert np.array_equal(renderer.draw(state, overlay=Overlay()), plain)
+    zeros = np.zeros(game.num_actions)
+    assert np.array_equal(renderer.draw(state, overlay=Overlay(zeros, zeros)), plain)
+
+
+@pytest.mark.parametrize("name", ["othello", "go"])
+def test_overlay_rates_pass_on_the_pass_button(name):
+    game = make_game(name)
+    renderer = BoardRenderer(game, cell_px=CELL)
+    state = game.initial_state()
+    plain = renderer.draw(state)
+    only_pass = np.zeros(game.num_actions)
+    only_pass[renderer.pass_action] = 1.0
+    for overlay in (Overlay(policy=only_pass), Overlay(visits=7 * only_pass)):
+        changed = changed_pixels(renderer.draw(state, overlay=overlay), plain)
+        assert len(changed)
+        assert (changed[:, 0] >= renderer.board_rect.bottom).all()
+        assert (changed[:, 1] >= renderer.pass_rect.left - 4).all()
+
+
+def test_overlay_accepts_lists_and_leaves_inputs_alone():
+    game = make_game("tictactoe")
+    renderer = BoardRenderer(game, cell_px=CELL)
+    policy = np.full(9, 1 / 9, dtype=np.float32)
+    keep = policy.copy()
+    a = renderer.draw(game.initial_state(), overlay=Overlay(policy, [3.0] * 9, 0.5, 0))
+    b = renderer.draw(game.initial_state(), overlay=Overlay(list(policy), np.full(9, 3), 0.5, 0))
+    assert np.array_equal(a, b) and np.array_equal(policy, keep)
+
+
+@pytest.mark.parametrize(
+    "overlay, message",
+    [
+        (Overlay(policy=np.ones(8)), "shape (9,)"),
+        (Overlay(visits=np.ones((3, 3))), "shape (9,)"),
+        (Overlay(policy=-np.ones(9)), ">= 0"),
+        (Overlay(visits=np.full(9, np.nan)), "finite"),
+        (Overlay(value=float("inf")), "value"),
+        (Overlay(player=2), "player"),
+        (np.ones(9), "Overlay"),
+    ],
+)
+def test_bad_overlay_is_refused(overlay, message):
+    game = make_game("tictactoe")
+    renderer = BoardRenderer(game, cell_px=CELL)
+    with pytest.raises(ValueError, match=re.escape(message)):
+        renderer.draw(game.initial_state(), overlay=overlay)
+
+
+def test_visit_counts_fit_in_four_characters():
+    assert [_count_text(n) for n in (0, 7, 812, 999.6, 1234, 35_400, 2_500_000)] == [
+        "0",
+        "7",
+        "812",
+        "1.0k",
+        "1.2k",
+        "35k",
+        "2.5M",
+    ]

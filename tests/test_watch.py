@@ -53,6 +53,10 @@ def test_help_from_the_repo_root():
         "--fps",
         "--games",
         "--seed",
+        "--az-simulations",
+        "--overlay",
+        "--no-overlay",
+        "alphazero:PATH",
     ):
         assert option in done.stdout
 
@@ -178,3 +182,131 @@ def test_unknown_game_exits_2(watch, capsys):
         watch.main(["--game", "chess"])
     assert exc.value.code == 2
     assert "chess" in capsys.readouterr().err
+
+
+# ---- AlphaZero checkpoints as players -------------------------------------------------
+@pytest.fixture(scope="module")
+def az_run(tmp_path_factory) -> Path:
+    """A run folder holding the checkpoint of a fresh, tiny Connect Four network."""
+    from agents.alphazero.config import AlphaZeroConfig, SearchConfig
+    from agents.alphazero.train import Trainer
+
+    run_dir = tmp_path_factory.mktemp("az") / "run"
+    config = AlphaZeroConfig(
+        blocks=1,
+        channels=8,
+        parallel_games=4,
+        steps_per_iteration=2,
+        max_iterations=1,
+        eval_every_minutes=0,
+        threads=1,
+        search=SearchConfig(simulations=8, fast_simulations=4),
+        min_replay=8,
+        batch_size=8,
+        replay_size=100,
+        run_dir=str(run_dir),
+    )
+    Trainer(config).save()
+    return run_dir
+
+
+def az_argv(player0: str, out: Path, *more: str) -> list[str]:
+    return [
+        "--game",
+        "connect4",
+        "--player0",
+        player0,
+        "--player1",
+        "random",
+        "--az-simulations",
+        "8",
+        "--record",
+        str(out),
+        "--hold",
+        "0",
+        "--cell-px",
+        "16",
+        *more,
+    ]
+
+
+def test_alphazero_checkpoint_plays_and_records(watch, az_run, tmp_path, capsys):
+    from agents.alphazero.checkpoint import CHECKPOINT
+
+    for i, path in enumerate((az_run, az_run / CHECKPOINT)):  # run folder or file
+        out = tmp_path / f"az{i}.gif"
+        assert watch.main(az_argv(f"alphazero:{path}", out)) == 0
+        printed = capsys.readouterr().out
+        assert "moves:" in printed and f"wrote {out}" in printed
+        # A Connect Four game has at least 7 moves: 8 positions or more.
+        assert len(iio3.imread(out)) >= 8
+
+
+def test_raw_network_player_records(watch, az_run, tmp_path, capsys):
+    out = tmp_path / "raw.gif"
+    argv = az_argv(f"alphazero:{az_run}", out)
+    argv[argv.index("--az-simulations") + 1] = "0"
+    assert watch.main(argv) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_overlay_draws_over_the_board(watch, az_run, tmp_path, capsys):
+    frames = {}
+    for flag in ("--overlay", "--no-overlay"):
+        out = tmp_path / f"{flag}.gif"
+        assert watch.main(az_argv(f"alphazero:{az_run}", out, "--seed", "3", flag)) == 0
+        frames[flag] = iio3.imread(out)
+    with_, without = frames["--overlay"], frames["--no-overlay"]
+    assert len(with_) == len(without)  # the same game: drawing consumes no randomness
+    np.testing.assert_array_equal(with_[0], without[0])  # nothing analysed yet
+    # Every position after AlphaZero's first move shows its analysis.
+    assert all((a != b).any() for a, b in zip(with_[1:], without[1:], strict=True))
+
+
+def test_overlay_is_built_from_the_players_last_search(watch, az_run):
+    from agents.alphazero.checkpoint import load_network
+    from agents.alphazero.player import AlphaZeroPlayer
+    from sim.board import make_game
+
+    game = make_game("connect4")
+    net, _, _ = load_network(az_run / "checkpoint.safetensors")
+    player = AlphaZeroPlayer(game, net, simulations=8)
+    player.act(game.initial_state(), np.random.default_rng(0))
+    overlay = watch.analysis(player, 0)
+    assert overlay.player == 0 and overlay.value == player.last_value
+    assert overlay.visits.sum() >= 8 and np.isclose(overlay.policy.sum(), 1.0)
+
+
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("wrong game", ["connect4", "tictactoe"]),
+        ("corrupt", ["corrupt"]),
+        ("missing", ["no checkpoint"]),
+        ("empty folder", ["no checkpoint"]),
+        ("no path", ["alphazero:PATH"]),
+        ("negative simulations", ["--az-simulations"]),
+    ],
+)
+def test_bad_alphazero_player_exits_2(watch, az_run, tmp_path, capsys, case, message):
+    out = tmp_path / "x.gif"
+    argv = az_argv(f"alphazero:{az_run}", out)
+    if case == "wrong game":
+        argv[argv.index("connect4")] = "tictactoe"
+    elif case == "corrupt":
+        bad = tmp_path / "bad.safetensors"
+        bad.write_bytes(b"\x10\x00" + os.urandom(300))
+        argv[3] = f"alphazero:{bad}"
+    elif case == "missing":
+        argv[3] = f"alphazero:{tmp_path / 'nope.safetensors'}"
+    elif case == "empty folder":
+        argv[3] = f"alphazero:{tmp_path}"
+    elif case == "no path":
+        argv[3] = "alphazero:"
+    else:
+        argv[argv.index("--az-simulations") + 1] = "-1"
+    assert watch.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("watch.py: error:") and len(err.strip().splitlines()) == 1
+    assert all(m in err for m in message), err
+    assert not out.exists()

@@ -17,6 +17,10 @@ Both sides are rounded up to a multiple of 16 (what video encoders want).  Every
 (Go, Gomoku) or square (the others) owns one ``cell_px`` square cell; Go and Gomoku
 draw their grid lines through the cell centres.
 
+An optional :class:`Overlay` draws a search's view of the position over the board: a
+translucent marker per action scaled by its policy share, the visit counts as small
+numbers and the root value in the status bar.
+
 :class:`BoardWindow` shows frames in a pygame window and waits for a mouse move;
 :class:`MatchRecorder` / :func:`record_match` write frames to ``.mp4`` or ``.gif``.
 """
@@ -53,6 +57,7 @@ class _Style:
     stones: tuple[Color, Color]  # player_0, player_1
     stone_edges: tuple[Color, Color]
     marker: Color  # last-move mark
+    analysis: Color = (30, 200, 110)  # overlay markers (policy shares)
 
 
 _WOOD = _Style(
@@ -64,6 +69,7 @@ _WOOD = _Style(
     stones=((24, 24, 24), (242, 242, 236)),
     stone_edges=((0, 0, 0), (90, 90, 90)),
     marker=(214, 40, 40),
+    analysis=(0, 110, 255),
 )
 STYLES: dict[str, _Style] = {
     "connect4": _Style(
@@ -75,6 +81,7 @@ STYLES: dict[str, _Style] = {
         stones=((220, 38, 38), (248, 208, 36)),
         stone_edges=((150, 20, 20), (190, 150, 10)),
         marker=(255, 255, 255),
+        analysis=(40, 220, 120),
     ),
     "tictactoe": _Style(
         background=(244, 244, 240),
@@ -85,6 +92,7 @@ STYLES: dict[str, _Style] = {
         stones=((210, 50, 50), (40, 90, 200)),
         stone_edges=((210, 50, 50), (40, 90, 200)),
         marker=(255, 238, 160),
+        analysis=(30, 170, 90),
     ),
     "othello": _Style(
         background=(28, 74, 44),
@@ -95,10 +103,53 @@ STYLES: dict[str, _Style] = {
         stones=((22, 22, 22), (244, 244, 244)),
         stone_edges=((0, 0, 0), (120, 120, 120)),
         marker=(220, 40, 40),
+        analysis=(255, 130, 0),
     ),
     "gomoku": _WOOD,
     "go": _WOOD,
 }
+
+
+@dataclass(frozen=True)
+class Overlay:
+    """A search's view of a position, drawn over the board by :meth:`BoardRenderer.draw`.
+
+    ``policy``: ``float[num_actions]`` non-negative shares (a network's priors); each
+    action's translucent marker is scaled by its share relative to the largest one, so
+    the favourite is always plainly visible (Connect Four: a bar up the column; pass:
+    a tint of the pass button; otherwise a disc on the point).
+    ``visits``: ``float[num_actions]`` visit counts, written on every visited action
+    (Connect Four: below the column; pass: above the pass button).
+    ``value``: the root value in [-1, 1] from the view of ``player`` (status bar).
+    Any part may be None.
+    """
+
+    policy: np.ndarray | None = None
+    visits: np.ndarray | None = None
+    value: float | None = None
+    player: int | None = None
+
+
+MIN_SHARE = 0.02  # policy shares below this fraction of the largest get no marker
+
+
+def _count_text(n: float) -> str:
+    """A visit count in at most 4 characters: 7, 812, 1.2k, 35k, 1.2M."""
+    n = int(round(n))
+    if n < 1000:
+        return str(n)
+    if n < 10_000:
+        return f"{n / 1000:.1f}k"
+    if n < 1_000_000:
+        return f"{n // 1000}k"
+    return f"{n / 1e6:.1f}M"
+
+
+def _shares(policy: np.ndarray | None) -> np.ndarray | None:
+    """``policy`` as fractions of its largest entry (None when there is nothing to draw)."""
+    if policy is None or not policy.max() > 0:
+        return None
+    return policy / policy.max()
 
 
 def _blend(a: Color, b: Color, t: float) -> Color:
@@ -170,6 +221,7 @@ class BoardRenderer:
         self._status_sizes = [s for s in range(max(14, round(self.status_height * 0.62)), 9, -2)]
         self._fonts: dict[int, pygame.font.Font] = {}
         self._surface = pygame.Surface((self.width, self.height))
+        self._layer = pygame.Surface((self.width, self.height), pygame.SRCALPHA)  # overlay
         self._background = self._draw_background()
 
     # ---- geometry ------------------------------------------------------------
@@ -228,12 +280,17 @@ class BoardRenderer:
 
     # ---- drawing -------------------------------------------------------------
     def draw(
-        self, state: np.ndarray, last_action: int | None = None, show_legal: bool = False
+        self,
+        state: np.ndarray,
+        last_action: int | None = None,
+        show_legal: bool = False,
+        overlay: Overlay | None = None,
     ) -> np.ndarray:
         """The picture of ``state`` as ``uint8[height, width, 3]``.
 
         ``last_action`` is marked on the board (or named in the status bar for a pass);
-        ``show_legal`` dots the legal moves of the player to move.
+        ``show_legal`` dots the legal moves of the player to move; ``overlay`` draws a
+        search's policy, visit counts and value on top (see :class:`Overlay`).
         """
         board = self.game.board(state)
         if board.shape != (self.rows, self.cols):
@@ -241,6 +298,8 @@ class BoardRenderer:
                 f"{self.game.name}: state's board is {board.shape}, "
                 f"expected {(self.rows, self.cols)}"
             )
+        if overlay is not None:
+            overlay = self._check_overlay(overlay)
         surf = self._surface
         surf.blit(self._background, (0, 0))
         legal = self.game.legal_mask(state) if show_legal else None
@@ -248,10 +307,91 @@ class BoardRenderer:
         draw_stones = {"connect4": self._draw_connect4, "tictactoe": self._draw_tictactoe}.get(
             self.game.name, self._draw_stones
         )
+        # Connect Four's bars go under the discs, which stay readable; elsewhere a
+        # marker only covers a stone on the move just played (others were illegal).
+        under = self.game.name == "connect4"
+        if under and overlay is not None and overlay.policy is not None:
+            self._draw_policy(surf, overlay.policy)
         draw_stones(surf, board, last_action, legal, mover)
-        self._draw_status(surf, state, last_action, legal)
+        self._draw_status(surf, state, last_action, legal, overlay)
+        if overlay is not None:
+            if not under and overlay.policy is not None:
+                self._draw_policy(surf, overlay.policy)
+            if overlay.visits is not None:
+                self._draw_visits(surf, overlay.visits)
         rgb = pygame.image.tobytes(surf, "RGB")
         return np.frombuffer(rgb, dtype=np.uint8).reshape(self.height, self.width, 3).copy()
+
+    def _check_overlay(self, overlay: Overlay) -> Overlay:
+        """``overlay`` with float arrays, or ValueError naming what is wrong."""
+        if not isinstance(overlay, Overlay):
+            raise ValueError(f"overlay must be an Overlay, got {type(overlay).__name__}")
+        arrays = {}
+        for name in ("policy", "visits"):
+            values = getattr(overlay, name)
+            if values is None:
+                arrays[name] = None
+                continue
+            values = np.asarray(values, dtype=np.float64)
+            if values.shape != (self.game.num_actions,):
+                raise ValueError(
+                    f"overlay {name} must have shape ({self.game.num_actions},) for "
+                    f"{self.game.name}, got {values.shape}"
+                )
+            if not np.isfinite(values).all() or (values < 0).any():
+                raise ValueError(f"overlay {name} must be finite and >= 0")
+            arrays[name] = values
+        value = overlay.value
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"overlay value must be finite, got {value!r}")
+        if overlay.player not in (None, 0, 1):
+            raise ValueError(f"overlay player must be 0, 1 or None, got {overlay.player!r}")
+        return Overlay(arrays["policy"], arrays["visits"], value, overlay.player)
+
+    def _draw_policy(self, surf: pygame.Surface, policy: np.ndarray) -> None:
+        """Translucent markers sized (and shaded) by each point's share of the largest
+        (pass is drawn in the pass button by :meth:`_draw_status`)."""
+        share = _shares(policy)
+        if share is None:
+            return
+        cell, color, layer = self.cell, self.style.analysis, self._layer
+        layer.fill((0, 0, 0, 0))
+        for a in np.flatnonzero(share[: self.num_points] >= MIN_SHARE):
+            s = float(share[a])
+            rgba = (*color, round(70 + 150 * s))  # stronger as well as bigger
+            if self.game.name == "connect4":  # a bar up the column, from the bottom
+                h = max(2, round(s * self.board_rect.height))
+                x = self.x0 + int(a) * cell + cell // 8
+                layer.fill(rgba, pygame.Rect(x, self.board_rect.bottom - h, cell - cell // 4, h))
+            else:
+                x, y = self.cell_center(*divmod(int(a), self.cols))
+                radius = max(2, round(cell * 0.46 * math.sqrt(s)))
+                pygame.gfxdraw.filled_circle(layer, x, y, radius, rgba)
+        surf.blit(layer, (0, 0))
+
+    def _draw_visits(self, surf: pygame.Surface, visits: np.ndarray) -> None:
+        """Each visited action's count in white on a small dark tag (Connect Four: under
+        the column; pass: above the pass button; otherwise on the point)."""
+        cell, layer = self.cell, self._layer
+        connect4 = self.game.name == "connect4"
+        font = self._font(max(11, round(cell * (0.5 if connect4 else 0.42))))
+        below = (self.board_rect.bottom + self.status_rect.top) // 2 + max(2, cell // 20)
+        layer.fill((0, 0, 0, 0))
+        tags = []
+        for a in np.flatnonzero(visits >= 0.5):
+            img = font.render(_count_text(visits[a]), True, (255, 255, 255))
+            if a == self.pass_action:
+                assert self.pass_rect is not None
+                rect = img.get_rect(midbottom=(self.pass_rect.centerx, self.pass_rect.top - 3))
+            elif connect4:
+                rect = img.get_rect(center=(self.cell_center(0, int(a))[0], below))
+            else:
+                rect = img.get_rect(center=self.cell_center(*divmod(int(a), self.cols)))
+            pygame.draw.rect(layer, (0, 0, 0, 160), rect.inflate(4, 0), border_radius=3)
+            tags.append((img, rect))
+        surf.blit(layer, (0, 0))
+        for img, rect in tags:
+            surf.blit(img, rect)
 
     def _font(self, size: int) -> pygame.font.Font:
         if size not in self._fonts:
@@ -424,7 +564,12 @@ class BoardRenderer:
                 self._disc(surf, self.cell_center(*divmod(int(a), self.cols)), hint_radius, hint)
 
     def _draw_status(
-        self, surf: pygame.Surface, state: np.ndarray, last: int | None, legal: np.ndarray | None
+        self,
+        surf: pygame.Surface,
+        state: np.ndarray,
+        last: int | None,
+        legal: np.ndarray | None,
+        overlay: Overlay | None = None,
     ) -> None:
         st = self.style
         text = self.game.status_line(state)
@@ -433,6 +578,9 @@ class BoardRenderer:
                 text += f"   last: {self.game.action_to_str(int(last))}"
             except ValueError:
                 pass
+        if overlay is not None and overlay.value is not None:
+            who = "" if overlay.player is None else f" for player_{overlay.player}"
+            text += f"   value {overlay.value:+.2f}{who}"
         right = self.pass_rect.left - 8 if self.pass_rect is not None else self.width
         room = right - self.margin // 2 - 4
         for size in self._status_sizes:  # the largest font that fits
@@ -450,6 +598,17 @@ class BoardRenderer:
             face = _blend(st.status_bar, (255, 255, 255), 0.75 if can_pass else 0.2)
             ink = st.text if can_pass else _blend(st.text, st.status_bar, 0.6)
             pygame.draw.rect(surf, face, self.pass_rect, border_radius=6)
+            share = _shares(overlay.policy) if overlay is not None else None
+            if share is not None and share[self.pass_action] >= MIN_SHARE:
+                # pass's policy marker: a translucent bar from the left, under the label
+                s = float(share[self.pass_action])
+                bar = self.pass_rect.copy()
+                bar.width = max(4, round(s * bar.width))
+                layer = self._layer
+                layer.fill((0, 0, 0, 0))
+                rgba = (*st.analysis, round(70 + 150 * s))
+                pygame.draw.rect(layer, rgba, bar, border_radius=6)
+                surf.blit(layer, bar.topleft, area=bar)
             pygame.draw.rect(surf, ink, self.pass_rect, 2, border_radius=6)
             img = self._font(self._status_sizes[0]).render("pass (P)", True, ink)
             surf.blit(img, img.get_rect(center=self.pass_rect.center))

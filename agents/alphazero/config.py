@@ -1,0 +1,132 @@
+"""The configuration of an AlphaZero run: one dataclass, parsed by tyro, saved in checkpoints.
+
+The defaults are the ones that train Connect Four on two CPU cores (a small tower, a
+modest search budget with playout-cap randomization, a replay window of recent games).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+
+
+@dataclass
+class SearchConfig:
+    """How MCTS searches in self-play."""
+
+    simulations: int = 128
+    """simulations per move of a full search (its visits become a policy target)."""
+    fast_simulations: int = 32
+    """simulations per move of a fast search (playout-cap randomization; not a target)."""
+    full_search_prob: float = 0.25
+    """probability that a move gets a full search; 1 disables playout-cap randomization."""
+    c_puct: float = 1.5
+    """exploration constant of PUCT."""
+    fpu: float = 0.2
+    """first-play urgency: an unvisited child's value is its parent's minus this."""
+    dirichlet_alpha: float = 1.0
+    """Dirichlet noise concentration at the roots (about 10 / typical number of moves)."""
+    dirichlet_fraction: float = 0.25
+    """share of the root priors replaced by noise in self-play."""
+    leaves_per_step: int = 1
+    """leaves each game contributes per network batch (>1 uses virtual loss)."""
+    temperature_moves: int = 10
+    """plies played in proportion to visit counts; later plies take the most visited."""
+    gumbel: bool = False
+    """Gumbel AlphaZero root selection (sequential halving) instead of PUCT + noise."""
+    gumbel_considered: int = 16
+    """actions sequential halving starts from (Gumbel only)."""
+
+
+@dataclass
+class AlphaZeroConfig:
+    """An AlphaZero run: game, network, self-play, training, evaluation, bookkeeping."""
+
+    game: str = "connect4"
+    """board game to learn (connect4, tictactoe, othello, gomoku, go)."""
+    game_options: dict[str, int] = field(default_factory=dict)
+    """options of the game, e.g. {"size": 6} for Othello 6x6 or {"size": 9} for Gomoku."""
+    blocks: int = 5
+    """residual blocks in the network tower."""
+    channels: int = 64
+    """channels of the tower's convolutions."""
+    search: SearchConfig = field(default_factory=SearchConfig)
+    """self-play search."""
+    parallel_games: int = 64
+    """games played concurrently per self-play worker (their leaves share one forward)."""
+    steps_per_iteration: int = 16
+    """moves each concurrent game makes between two training phases."""
+    workers: int = 0
+    """self-play worker processes; 0 plays in the training process."""
+    replay_size: int = 100_000
+    """positions kept in the replay window (the oldest are dropped)."""
+    min_replay: int = 2_000
+    """positions gathered before training starts."""
+    batch_size: int = 256
+    """positions per training step."""
+    sample_reuse: float = 4.0
+    """training steps are paced so that each new position is sampled this often on average."""
+    lr: float = 2e-3
+    """AdamW learning rate."""
+    weight_decay: float = 1e-4
+    """L2 penalty (AdamW's decoupled weight decay)."""
+    augment: bool = True
+    """train on a random board symmetry of each sampled position."""
+    minutes: float = 120.0
+    """wall-clock budget of the run (the run stops at the first iteration past it)."""
+    max_iterations: int = 0
+    """stop after this many iterations (0: no limit)."""
+    eval_every_minutes: float = 10.0
+    """time between evaluations (mistake rates, matches, ratings); 0 turns them off."""
+    eval_positions: int = 200
+    """positions of each Pons file in a periodic evaluation (Connect Four only)."""
+    eval_simulations: int = 800
+    """simulations per move when evaluating with search."""
+    eval_games: int = 20
+    """games against each baseline in a periodic evaluation."""
+    baseline_rollouts: int = 1000
+    """simulations of the pure-MCTS (random rollout) baseline."""
+    checkpoint_every_minutes: float = 5.0
+    """time between checkpoints (also written at the end and on Ctrl-C)."""
+    seed: int = 0
+    """seed of everything random in the run."""
+    threads: int = 2
+    """torch threads of the training process."""
+    run_dir: str = ""
+    """where checkpoints, logs and videos go (default runs/alphazero-<game>-<timestamp>)."""
+    positions_dir: str = "../shared/data/connect4"
+    """folder of the Pons position files for Connect Four evaluations ('' to skip)."""
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> AlphaZeroConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown AlphaZero config fields {unknown}")
+        values = dict(data)
+        values["search"] = SearchConfig(**values.get("search", {}))
+        return cls(**values)
+
+    def validate(self) -> None:
+        """ValueError naming the first setting that cannot work."""
+        s = self.search
+        checks = [
+            (s.simulations >= 1, "search.simulations must be >= 1"),
+            (s.fast_simulations >= 1, "search.fast_simulations must be >= 1"),
+            (0.0 < s.full_search_prob <= 1.0, "search.full_search_prob must be in (0, 1]"),
+            (s.leaves_per_step >= 1, "search.leaves_per_step must be >= 1"),
+            (self.parallel_games >= 1, "parallel_games must be >= 1"),
+            (self.steps_per_iteration >= 1, "steps_per_iteration must be >= 1"),
+            (self.workers >= 0, "workers must be >= 0"),
+            (self.batch_size >= 1, "batch_size must be >= 1"),
+            (self.replay_size >= self.batch_size, "replay_size must be >= batch_size"),
+            (self.min_replay <= self.replay_size, "min_replay must be <= replay_size"),
+            (self.sample_reuse > 0, "sample_reuse must be > 0"),
+            (self.blocks >= 0 and self.channels >= 1, "blocks >= 0 and channels >= 1"),
+            (self.threads >= 1, "threads must be >= 1"),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(f"AlphaZero config: {message}")

@@ -1,0 +1,115 @@
+"""Evaluate an AlphaZero checkpoint: mistake rate on Pons position files, and matches.
+
+Examples, from the repository root:
+
+    python scripts/evaluate.py runs/alphazero-connect4-<stamp>/checkpoint.safetensors \\
+        --positions ../shared/data/connect4/Test_L2_R1 --sims 800 --json
+    python scripts/evaluate.py CHECKPOINT --positions FILE --sims 0      # the raw network
+    python scripts/evaluate.py CHECKPOINT --games 40 --rollouts 1000    # vs the baselines
+
+A move is a mistake when its exact outcome (win/draw/loss, from our solver) is worse
+than the best move's. A run folder may be given for its latest checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import tyro
+
+PROG = "evaluate.py"
+
+
+@dataclass
+class Args:
+    """Evaluate an AlphaZero checkpoint."""
+
+    checkpoint: Annotated[str, tyro.conf.Positional]
+    """an AlphaZero checkpoint file, or a run folder (its checkpoint.safetensors)"""
+    positions: list[str] = field(default_factory=list)
+    """Pons-format position files (Connect Four), e.g. ../shared/data/connect4/Test_L3_R1"""
+    sims: int = 800
+    """simulations per move; 0 plays the raw network's most probable move"""
+    limit: int | None = None
+    """use only the first K positions of each file"""
+    games: int = 0
+    """games against each baseline (random, greedy, pure MCTS); 0 plays none"""
+    rollouts: int = 1000
+    """simulations of the pure-MCTS baseline"""
+    seed: int = 0
+    """seed of the search's random choices and of the matches"""
+    threads: int = 2
+    """torch threads"""
+    json: bool = False
+    """print the results as one JSON object on stdout"""
+
+
+def evaluate(args: Args) -> dict:
+    import torch
+
+    from agents.alphazero import checkpoint as ckpt
+    from agents.alphazero.evaluation import baselines, mistake_rates
+    from agents.alphazero.player import AlphaZeroPlayer
+    from selfplay import play_match
+    from sim.board import make_game
+
+    if args.sims < 0:
+        raise ValueError(f"--sims must be >= 0, got {args.sims}")
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    if not args.positions and args.games < 1:
+        raise ValueError("nothing to do: give --positions FILE and/or --games N")
+    for p in args.positions:
+        if not Path(p).is_file():
+            raise ValueError(f"no position file at {p!r}")
+    torch.set_num_threads(args.threads)
+    path = ckpt.resolve(args.checkpoint)
+    net, config, _ = ckpt.load_network(path)
+    game = make_game(config.game, **config.game_options)
+    if args.positions and game.name != "connect4":
+        raise ValueError(f"position files are Connect Four positions; {path} plays {game.name}")
+    player = AlphaZeroPlayer(game, net, args.sims)
+    out: dict = {"checkpoint": str(path), "game": game.name, "simulations": args.sims}
+    if args.positions:
+        files = [Path(p) for p in args.positions]
+        out["mistakes"] = mistake_rates(player, files, args.limit, args.seed)
+    if args.games:
+        out["matches"] = {
+            b.name: play_match(game, player, b, args.games, args.seed).summary()
+            for b in baselines(game, args.rollouts)
+        }
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tyro.cli(Args, args=argv, prog=PROG, description=__doc__)
+    from agents.checkpoint import CheckpointError
+
+    try:
+        out = evaluate(args)
+    except (ValueError, CheckpointError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    for name, report in out.get("mistakes", {}).items():
+        lo, hi = report["interval"]
+        print(
+            f"{name}: {report['mistakes']} mistakes in {report['positions']} positions = "
+            f"{100 * report['mistake_rate']:.2f}% (95% CI {100 * lo:.2f}..{100 * hi:.2f}%)"
+        )
+    for name, match in out.get("matches", {}).items():
+        print(
+            f"vs {name}: +{match['wins']} ={match['draws']} -{match['losses']}, "
+            f"score {match['score']:.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

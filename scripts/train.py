@@ -1,0 +1,92 @@
+"""Train an agent. Subcommands: ``alphazero`` (board games).
+
+Examples, from the repository root:
+
+    python scripts/train.py alphazero --game connect4                # about 2 hours, 2 cores
+    python scripts/train.py alphazero --minutes 5 --eval-every-minutes 1
+    python scripts/train.py alphazero --game othello --game-options size 6
+    python scripts/train.py alphazero --resume runs/alphazero-connect4-<stamp>  --minutes 240
+    tensorboard --logdir runs
+
+Output (checkpoint, TensorBoard logs, evaluated networks, summary.json) goes under
+``runs/alphazero-<game>-<timestamp>/`` unless ``--run-dir`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, fields
+
+import tyro
+
+from agents.alphazero.config import AlphaZeroConfig
+from agents.checkpoint import CheckpointError
+
+PROG = "train.py"
+
+# What a resumed run takes from the command line; everything else comes from its checkpoint.
+RESUME_OVERRIDES = (
+    "minutes",
+    "max_iterations",
+    "workers",
+    "threads",
+    "eval_every_minutes",
+    "eval_positions",
+    "eval_simulations",
+    "eval_games",
+    "checkpoint_every_minutes",
+    "positions_dir",
+)
+
+
+@dataclass
+class AlphaZeroArgs(AlphaZeroConfig):
+    """AlphaZero on a board game: self-play with batched MCTS, training, evaluation."""
+
+    resume: str | None = None
+    """continue the run saved in this checkpoint or run folder; the run keeps its saved
+    config except the budget (--minutes counts the whole run), --workers, --threads and
+    the evaluation and checkpoint settings given here"""
+    json: bool = False
+    """print the final summary as one JSON object on stdout"""
+
+
+def train_alphazero(args: AlphaZeroArgs) -> int:
+    from agents.alphazero.train import Trainer
+
+    if args.resume is not None:
+        overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES}
+        trainer = Trainer.resume(args.resume, **overrides)
+        print(f"alphazero: resuming {trainer.run_dir} at iteration {trainer.iteration}")
+    else:
+        config = AlphaZeroConfig(**{f.name: getattr(args, f.name) for f in fields(AlphaZeroConfig)})
+        trainer = Trainer(config)
+    try:
+        summary = trainer.run()
+    except KeyboardInterrupt:
+        print(f"alphazero: stopped; resume with --resume {trainer.run_dir}", file=sys.stderr)
+        return 130
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        for entry in summary["history"][-1:]:
+            for key in ("mistakes", "mistakes_raw"):
+                for name, report in entry.get(key, {}).items():
+                    print(f"  {key} {name}: {100 * report['mistake_rate']:.2f}%")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = tyro.extras.subcommand_cli_from_dict(
+        {"alphazero": AlphaZeroArgs}, args=argv, prog=PROG, description=__doc__
+    )
+    try:
+        return train_alphazero(args)
+    except (ValueError, CheckpointError) as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -17,11 +17,21 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# For now the main job is a recorded match; the AlphaZero work turns it into training.
+# The main job: AlphaZero learns Connect Four from scratch for a few minutes, then plays
+# (and records) a match against pure MCTS and takes the Pons mistake benchmark.
+DEMO_MINUTES ?= 4
+SHARED ?= ../shared/data/connect4
 demo: install
-	@dir=runs/demo-connect4-$$(date +%Y%m%d-%H%M%S) && mkdir -p $$dir && \
-	$(PY) scripts/watch.py --game connect4 --player0 mcts --player1 greedy \
-		--simulations 2000 --fps 2 --record $$dir/match.mp4
+	@dir=runs/demo-alphazero-connect4-$$(date +%Y%m%d-%H%M%S) && \
+	$(PY) scripts/train.py alphazero --minutes $(DEMO_MINUTES) --blocks 3 --channels 32 \
+		--min-replay 500 --eval-every-minutes 0 --run-dir $$dir && \
+	$(PY) scripts/watch.py --game connect4 --player0 alphazero:$$dir --player1 mcts \
+		--az-simulations 200 --simulations 1000 --fps 2 --record $$dir/match.mp4 && \
+	if [ -d $(SHARED) ]; then \
+		$(PY) scripts/evaluate.py $$dir --positions $(SHARED)/Test_L3_R1 $(SHARED)/Test_L2_R1 \
+			--sims 200 --limit 200; \
+	else echo "demo: $(SHARED) not found, no mistake benchmark"; fi && \
+	echo "demo: everything is in $$dir"
 
 test: install
 	$(PY) -m pytest -n 2 -q

@@ -204,3 +204,9 @@ def test_config_rejects_impossible_settings(tmp_path):
         Trainer(tiny_config(tmp_path, game="chess"))
     with pytest.raises(ValueError, match="unknown AlphaZero config fields"):
         AlphaZeroConfig.from_json({"gmae": "connect4"})
+
+
+def test_worker_processes_feed_the_learner(tmp_path):
+    trainer = Trainer(tiny_config(tmp_path, workers=1, max_iterations=3))
+    summary = trainer.run()
+    assert summary["selfplay"]["games"] > 0 and trainer.learner.steps > 0

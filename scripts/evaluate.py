@@ -37,7 +37,8 @@ class Args:
     limit: int | None = None
     """use only the first K positions of each file"""
     games: int = 0
-    """games against each baseline (random, greedy, pure MCTS); 0 plays none"""
+    """games against each baseline (random, greedy, pure MCTS), sides alternating, the
+    network's first two plies drawn by visit shares; 0 plays none"""
     rollouts: int = 1000
     """simulations of the pure-MCTS baseline"""
     seed: int = 0
@@ -52,9 +53,13 @@ def evaluate(args: Args) -> dict:
     import torch
 
     from agents.alphazero import checkpoint as ckpt
-    from agents.alphazero.evaluation import baselines, mistake_rates
+    from agents.alphazero.evaluation import (
+        OPENING_PLIES,
+        baselines,
+        mistake_rates,
+        play_baselines,
+    )
     from agents.alphazero.player import AlphaZeroPlayer
-    from selfplay import play_match
     from sim.board import make_game
 
     if args.sims < 0:
@@ -72,16 +77,16 @@ def evaluate(args: Args) -> dict:
     game = make_game(config.game, **config.game_options)
     if args.positions and game.name != "connect4":
         raise ValueError(f"position files are Connect Four positions; {path} plays {game.name}")
-    player = AlphaZeroPlayer(game, net, args.sims)
+    search = {"c_puct": config.search.c_puct, "fpu": config.search.fpu}
+    player = AlphaZeroPlayer(game, net, args.sims, **search)
     out: dict = {"checkpoint": str(path), "game": game.name, "simulations": args.sims}
     if args.positions:
         files = [Path(p) for p in args.positions]
         out["mistakes"] = mistake_rates(player, files, args.limit, args.seed)
     if args.games:
-        out["matches"] = {
-            b.name: play_match(game, player, b, args.games, args.seed).summary()
-            for b in baselines(game, args.rollouts)
-        }
+        player = AlphaZeroPlayer(game, net, args.sims, opening_plies=OPENING_PLIES, **search)
+        opponents = baselines(game, args.rollouts)
+        out["matches"] = play_baselines(game, player, opponents, args.games, args.seed)
     return out
 
 

@@ -45,18 +45,24 @@ class AlphaZeroArgs(AlphaZeroConfig):
     """AlphaZero on a board game: self-play with batched MCTS, training, evaluation."""
 
     resume: str | None = None
-    """continue the run saved in this checkpoint or run folder; the run keeps its saved
-    config except the budget (--minutes counts the whole run), --workers, --threads and
-    the evaluation and checkpoint settings given here"""
+    """continue the run saved in this checkpoint or run folder; it keeps its saved config
+    except what is given here of: the budget (--minutes, --max-iterations; minutes count
+    the whole run), --workers, --threads, evaluation and checkpoint settings"""
     json: bool = False
     """print the final summary as one JSON object on stdout"""
 
 
-def train_alphazero(args: AlphaZeroArgs) -> int:
+def given_flags(argv: list[str]) -> set[str]:
+    """Field names of the ``--flags`` on a command line (``--max-iterations 3`` ->
+    ``max_iterations``), so a resumed run overrides only what was typed."""
+    return {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
+
+
+def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
     from agents.alphazero.train import Trainer
 
     if args.resume is not None:
-        overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES}
+        overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES if name in given}
         trainer = Trainer.resume(args.resume, **overrides)
         print(f"alphazero: resuming {trainer.run_dir} at iteration {trainer.iteration}")
     else:
@@ -65,8 +71,10 @@ def train_alphazero(args: AlphaZeroArgs) -> int:
     try:
         summary = trainer.run()
     except KeyboardInterrupt:
-        print(f"alphazero: stopped; resume with --resume {trainer.run_dir}", file=sys.stderr)
+        print(f"alphazero: resume with --resume {trainer.run_dir}", file=sys.stderr)
         return 130
+    if summary["interrupted"]:
+        print(f"alphazero: stopped; resume with --resume {trainer.run_dir}", file=sys.stderr)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -78,11 +86,12 @@ def train_alphazero(args: AlphaZeroArgs) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
     args = tyro.extras.subcommand_cli_from_dict(
         {"alphazero": AlphaZeroArgs}, args=argv, prog=PROG, description=__doc__
     )
     try:
-        return train_alphazero(args)
+        return train_alphazero(args, given_flags(argv))
     except (ValueError, CheckpointError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

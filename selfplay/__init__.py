@@ -25,11 +25,21 @@ from selfplay.player import (
     as_player,
     is_batched,
 )
+from selfplay.pool import (
+    LATEST,
+    EmptyPoolError,
+    Snapshot,
+    SnapshotPool,
+    match_result,
+    reference_table,
+)
 from selfplay.ratings import PlayerRating, RatingTable
 
 __all__ = [
+    "LATEST",
     "Backend",
     "BuiltinPlayer",
+    "EmptyPoolError",
     "FunctionPlayer",
     "GameRecord",
     "IllegalMoveError",
@@ -41,13 +51,17 @@ __all__ = [
     "ProcessBackend",
     "RatingTable",
     "SerialBackend",
+    "Snapshot",
+    "SnapshotPool",
     "as_player",
     "count_mistakes",
     "is_batched",
+    "match_result",
     "mistake_rate",
     "play_game",
     "play_games_lockstep",
     "play_match",
     "read_positions",
+    "reference_table",
     "wilson_interval",
 ]

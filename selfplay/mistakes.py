@@ -145,15 +145,6 @@ def move_classes(state: np.ndarray) -> np.ndarray:
     return analyze(state, weak=True)
 
 
-def is_mistake(classes: np.ndarray, action: int) -> bool:
-    """True when ``action``'s outcome class is below the best legal column's."""
-    from sim.board.connect4_solver import INVALID
-
-    classes = np.asarray(classes)
-    best = classes[classes != INVALID].max()
-    return bool(classes[action] < best)
-
-
 def count_mistakes(
     positions: Sequence[Position],
     actions: Sequence[int],

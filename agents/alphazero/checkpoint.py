@@ -16,7 +16,7 @@ import torch
 
 from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.network import NetworkConfig, PolicyValueNet
-from agents.checkpoint import CheckpointError, load_checkpoint, load_module, module_tensors
+from agents.checkpoint import CheckpointError, load_checkpoint, load_module
 
 AGENT = "alphazero"
 CHECKPOINT = "checkpoint.safetensors"  # a run folder's latest checkpoint
@@ -28,20 +28,32 @@ def resolve(path: str | os.PathLike) -> Path:
     return path / CHECKPOINT if path.is_dir() else path
 
 
-def network_tensors(net: PolicyValueNet) -> dict[str, torch.Tensor]:
-    return module_tensors("net", net)
-
-
 def read(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The tensors and metadata of an AlphaZero checkpoint, a file or a run folder
     (CheckpointError otherwise)."""
     path = resolve(path)
     tensors, meta = load_checkpoint(path)
+    missing = [k for k in ("config", "network") if k not in meta]
     if meta.get("agent") != AGENT:
         raise CheckpointError(
             f"{str(path)!r} is a checkpoint of agent {meta.get('agent')!r}, not {AGENT!r}"
         )
+    if missing:
+        raise CheckpointError(f"{str(path)!r} lacks {missing} in its metadata")
     return tensors, meta
+
+
+def read_run(path: str | os.PathLike) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any]]:
+    """A run's full checkpoint (not an evaluated network's weights-only file)."""
+    path = resolve(path)
+    tensors, meta = read(path)
+    missing = [k for k in ("optimizer", "rng", "replay", "counters") if k not in meta]
+    if missing:
+        raise CheckpointError(
+            f"{str(path)!r} holds a network only (no {', '.join(missing)}); resume from a "
+            f"run folder or its {CHECKPOINT}"
+        )
+    return path, tensors, meta
 
 
 def load_network(

@@ -68,11 +68,12 @@ class AlphaZeroConfig:
     lr: float = 2e-3
     """AdamW learning rate."""
     weight_decay: float = 1e-4
-    """L2 penalty (AdamW's decoupled weight decay)."""
+    """AdamW's decoupled weight decay (weights shrink by lr * weight_decay per step)."""
     augment: bool = True
     """train on a random board symmetry of each sampled position."""
     minutes: float = 120.0
-    """wall-clock budget of the run (the run stops at the first iteration past it)."""
+    """training budget in wall-clock minutes, evaluations not counted (the run stops at
+    the first iteration past it; a resumed run counts its earlier sessions)."""
     max_iterations: int = 0
     """stop after this many iterations (0: no limit)."""
     eval_every_minutes: float = 10.0
@@ -114,7 +115,16 @@ class AlphaZeroConfig:
         s = self.search
         checks = [
             (s.simulations >= 1, "search.simulations must be >= 1"),
-            (s.fast_simulations >= 1, "search.fast_simulations must be >= 1"),
+            (
+                1 <= s.fast_simulations <= s.simulations or s.full_search_prob >= 1.0,
+                "search.fast_simulations must be in 1..search.simulations",
+            ),
+            (s.gumbel_considered >= 1, "search.gumbel_considered must be >= 1"),
+            (s.temperature_moves >= 0, "search.temperature_moves must be >= 0"),
+            (s.dirichlet_alpha > 0, "search.dirichlet_alpha must be > 0"),
+            (0 <= s.dirichlet_fraction <= 1, "search.dirichlet_fraction must be in [0, 1]"),
+            (self.minutes > 0, "minutes must be > 0"),
+            (self.eval_simulations >= 0, "eval_simulations must be >= 0"),
             (0.0 < s.full_search_prob <= 1.0, "search.full_search_prob must be in (0, 1]"),
             (s.leaves_per_step >= 1, "search.leaves_per_step must be >= 1"),
             (self.parallel_games >= 1, "parallel_games must be >= 1"),

@@ -16,6 +16,7 @@ from selfplay import BuiltinPlayer, Player, RatingTable, mistake_rate, play_matc
 from sim.board import BoardGame
 
 POSITION_FILES = ("Test_L3_R1", "Test_L2_R1")
+OPENING_PLIES = 2  # plies a network plays by visit shares in evaluation matches
 
 
 def position_files(folder: str | os.PathLike) -> list[Path]:
@@ -57,6 +58,25 @@ def mistake_rates(
     return out
 
 
+def play_baselines(
+    game: BoardGame,
+    player: Player,
+    opponents: list[Player],
+    games: int,
+    seed: int,
+    ratings: RatingTable | None = None,
+) -> dict[str, dict[str, Any]]:
+    """``{opponent: MatchResult.summary()}`` of ``player`` against each opponent (sides
+    alternating), each result also recorded in ``ratings`` if given."""
+    out = {}
+    for opponent in opponents:
+        result = play_match(game, player, opponent, games, seed)
+        out[opponent.name] = result.summary()
+        if ratings is not None:
+            ratings.record_match(result)
+    return out
+
+
 def evaluate_network(
     game: BoardGame,
     net: PolicyValueNet,
@@ -70,24 +90,37 @@ def evaluate_network(
     seed: int,
     ratings: RatingTable | None = None,
     previous: tuple[str, PolicyValueNet] | None = None,
+    c_puct: float = 1.5,
+    fpu: float = 0.2,
 ) -> dict[str, Any]:
-    """Mistake rates (with search and raw) on ``files``, matches against the baselines
-    (and the ``previous`` named network), rating updates; a JSON-ready dict."""
-    searcher = AlphaZeroPlayer(game, net, simulations, name=name)
+    """Mistake rates (with search on the first ``positions`` of each file, raw on all)
+    on ``files``, matches against the baselines (and the ``previous`` named network),
+    rating updates; a JSON-ready dict. In matches both networks play their first
+    ``OPENING_PLIES`` plies in proportion to visits, so that games between
+    deterministic searchers differ."""
+    search = {"c_puct": c_puct, "fpu": fpu}
+    searcher = AlphaZeroPlayer(game, net, simulations, name=name, **search)
     raw = AlphaZeroPlayer(game, net, 0, name=f"{name}-raw")
     out: dict[str, Any] = {"name": name, "simulations": simulations}
     if files:
         out["mistakes"] = mistake_rates(searcher, files, positions, seed)
         out["mistakes_raw"] = mistake_rates(raw, files, None, seed)
+    player = AlphaZeroPlayer(
+        game, net, simulations, name=name, opening_plies=OPENING_PLIES, **search
+    )
     opponents = baselines(game, rollouts)
     if previous is not None:
-        opponents.append(AlphaZeroPlayer(game, previous[1], simulations, name=previous[0]))
-    out["matches"] = {}
-    for opponent in opponents:
-        result = play_match(game, searcher, opponent, games, seed)
-        out["matches"][opponent.name] = result.summary()
-        if ratings is not None:
-            ratings.record_match(result)
+        opponents.append(
+            AlphaZeroPlayer(
+                game,
+                previous[1],
+                simulations,
+                name=previous[0],
+                opening_plies=OPENING_PLIES,
+                **search,
+            )  # fmt: skip
+        )
+    out["matches"] = play_baselines(game, player, opponents, games, seed, ratings)
     if ratings is not None:
         r = ratings.rating(name)
         out["rating"] = {"mu": r.mu, "sigma": r.sigma, "ordinal": r.ordinal}

@@ -67,20 +67,14 @@ class ReplayBuffer:
         return torch.from_numpy(obs), torch.from_numpy(policy), torch.from_numpy(self.value[index])
 
     # ---- checkpointing ----------------------------------------------------------------
-    def _order(self) -> np.ndarray:
-        """Slots from the oldest position to the newest."""
-        if self.size < self.capacity:
-            return np.arange(self.size)
-        return (self.next + np.arange(self.capacity)) % self.capacity
-
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
-        order = self._order()
+        """The ring as it stands (slots, write position), so sampling resumes exactly."""
         tensors = {
-            "replay/obs": torch.from_numpy(self.obs[order]),
-            "replay/policy": torch.from_numpy(self.policy[order]),
-            "replay/value": torch.from_numpy(self.value[order]),
+            "replay/obs": torch.from_numpy(self.obs[: self.size].copy()),
+            "replay/policy": torch.from_numpy(self.policy[: self.size].copy()),
+            "replay/value": torch.from_numpy(self.value[: self.size].copy()),
         }
-        return tensors, {"added": self.added}
+        return tensors, {"added": self.added, "next": self.next, "capacity": self.capacity}
 
     def load_state_dict(self, tensors: dict[str, torch.Tensor], meta: dict) -> None:
         obs = tensors["replay/obs"].numpy()
@@ -89,6 +83,13 @@ class ReplayBuffer:
                 f"the checkpoint's replay holds positions of shape {obs.shape[1:]}, "
                 f"this game's are {self.obs.shape[1:]}"
             )
-        self.size = self.next = 0
-        self.add(Samples(obs, tensors["replay/policy"].numpy(), tensors["replay/value"].numpy()))
-        self.added = int(meta["added"])
+        if meta["capacity"] != self.capacity:
+            raise ValueError(
+                f"the checkpoint's replay window holds {meta['capacity']} positions, "
+                f"this run's {self.capacity}"
+            )
+        n = len(obs)
+        self.obs[:n] = obs
+        self.policy[:n] = tensors["replay/policy"].numpy()
+        self.value[:n] = tensors["replay/value"].numpy()
+        self.size, self.next, self.added = n, int(meta["next"]), int(meta["added"])

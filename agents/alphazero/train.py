@@ -5,14 +5,19 @@ Each iteration lets every concurrent self-play game make ``steps_per_iteration``
 games to the replay window, and trains so that each new position is sampled about
 ``sample_reuse`` times. Evaluations (mistake rates, matches against the baselines,
 ratings) and checkpoints happen on a wall-clock schedule; a checkpoint is also written
-at the end and on Ctrl-C. In-process runs resume exactly: the same weights as a run
-that never stopped.
+at the end and after Ctrl-C, which stops the run at the end of the current iteration (a
+second Ctrl-C stops at once, keeping the last checkpoint). In-process runs resume
+exactly: the same weights as a run that never stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
+import signal
+import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -70,6 +75,8 @@ class Trainer:
         self.ratings: RatingTable | None = None
         self.previous: tuple[str, Any] | None = None  # last evaluated network
         self._start: float | None = None  # perf_counter when run() began
+        self._wall_start = 0.0
+        self.stop_requested = False  # set by Ctrl-C: stop after the current iteration
 
     def _sync_worker(self) -> None:
         if self.worker is not None:
@@ -109,8 +116,7 @@ class Trainer:
     def resume(cls, path: str | Path, **overrides: Any) -> Trainer:
         """The run saved at ``path``; ``overrides`` replace config fields (the budget:
         ``minutes``, ``max_iterations``; evaluation settings; ``workers``...)."""
-        path = ckpt.resolve(path)
-        tensors, meta = ckpt.read(path)
+        path, tensors, meta = ckpt.read_run(path)
         config = AlphaZeroConfig.from_json({**meta["config"], **overrides})
         trainer = cls(config, run_dir=path.parent)
         load_module("net", trainer.learner.net, tensors)
@@ -137,6 +143,8 @@ class Trainer:
 
     def _done(self) -> bool:
         c = self.config
+        if self.stop_requested:
+            return True
         if c.max_iterations and self.iteration >= c.max_iterations:
             return True
         return self.elapsed_seconds() >= c.minutes * 60
@@ -165,8 +173,10 @@ class Trainer:
         (self.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
         print(f"alphazero: writing to {self.run_dir}")
         writer = SummaryWriter(str(self.run_dir / "tensorboard"))
-        workers = ProcessWorkers(c, c.workers, c.seed) if c.workers else None
-        self._start = time.perf_counter()
+        # Fresh worker seeds per session: a resumed run does not replay the same streams.
+        seed = int(np.random.SeedSequence([c.seed, self.iteration]).generate_state(1)[0])
+        workers = ProcessWorkers(c, c.workers, seed) if c.workers else None
+        self._start = self._wall_start = time.perf_counter()
         last_eval = last_save = self.elapsed_seconds()
         evaluating = c.eval_every_minutes > 0
         if not self.history:
@@ -174,23 +184,14 @@ class Trainer:
         bar = tqdm(total=round(c.minutes * 60), unit="s", desc="alphazero", leave=False)
         bar.update(round(self.elapsed))
         try:
-            while not self._done():
-                if evaluating and self.elapsed_seconds() - last_eval >= c.eval_every_minutes * 60:
-                    self.evaluate(writer)
-                    last_eval = self.elapsed_seconds()
-                metrics = self._iterate(workers)
-                self._log(writer, metrics)
-                bar.n = min(bar.total, round(self.elapsed_seconds()))
-                bar.set_postfix(self._postfix(metrics), refresh=True)
-                if self.elapsed_seconds() - last_save >= c.checkpoint_every_minutes * 60:
-                    self.save()
-                    last_save = self.elapsed_seconds()
-            if evaluating and (
-                not self.history or self.history[-1]["learner_steps"] != self.learner.steps
-            ):
-                self.evaluate(writer)
+            with self._stop_on_interrupt():
+                self._loop(writer, workers, bar, last_eval, last_save, evaluating)
         except KeyboardInterrupt:
-            print(f"\nalphazero: interrupted; saving {self.save()}")
+            print(
+                "\nalphazero: stopped at once; the last checkpoint stands "
+                f"({self.run_dir / ckpt.CHECKPOINT})",
+                file=sys.stderr,
+            )
             raise
         finally:
             bar.close()
@@ -202,6 +203,53 @@ class Trainer:
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         print(f"alphazero: checkpoint {path}")
         return summary
+
+    @contextlib.contextmanager
+    def _stop_on_interrupt(self):
+        """While training, a first Ctrl-C asks the loop to stop after the current
+        iteration (then the run is saved whole); a second one interrupts at once."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handler(signum, frame):
+            if self.stop_requested:
+                raise KeyboardInterrupt
+            self.stop_requested = True
+            print(
+                "\nalphazero: stopping after this iteration (Ctrl-C again to stop now)",
+                file=sys.stderr,
+            )
+
+        previous = signal.signal(signal.SIGINT, handler)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+    def _loop(
+        self,
+        writer: SummaryWriter,
+        workers: ProcessWorkers | None,
+        bar: tqdm,
+        last_eval: float,
+        last_save: float,
+        evaluating: bool,
+    ) -> None:
+        c = self.config
+        while not self._done():
+            if evaluating and self.elapsed_seconds() - last_eval >= c.eval_every_minutes * 60:
+                self.evaluate(writer)
+                last_eval = self.elapsed_seconds()
+            metrics = self._iterate(workers)
+            self._log(writer, metrics)
+            bar.n = min(bar.total, round(self.elapsed_seconds()))
+            bar.set_postfix(self._postfix(metrics), refresh=True)
+            if self.elapsed_seconds() - last_save >= c.checkpoint_every_minutes * 60:
+                self.save()
+                last_save = self.elapsed_seconds()
+        if evaluating and not self.stop_requested:
+            self.evaluate(writer)
 
     def _iterate(self, workers: ProcessWorkers | None) -> dict[str, Any]:
         c = self.config
@@ -257,6 +305,8 @@ class Trainer:
     def evaluate(self, writer: SummaryWriter | None = None) -> dict[str, Any]:
         """Evaluate the current network; appended to the history, logged, saved."""
         c = self.config
+        if self.history and self.history[-1]["learner_steps"] == self.learner.steps:
+            return self.history[-1]  # the same network: nothing new to measure
         eval_start = time.perf_counter()
         if self.ratings is None:
             self.ratings = calibrated_ratings(self.game, c.baseline_rollouts, c.eval_games, c.seed)
@@ -267,10 +317,12 @@ class Trainer:
             self.game, net, name,
             simulations=c.eval_simulations, files=files, positions=c.eval_positions,
             games=c.eval_games, rollouts=c.baseline_rollouts, seed=c.seed,
+            c_puct=c.search.c_puct, fpu=c.search.fpu,
             ratings=self.ratings, previous=self.previous,
         )  # fmt: skip
         # The evaluation's own time is not training time: leave it out of the curve.
-        self._start += time.perf_counter() - eval_start
+        if self._start is not None:
+            self._start += time.perf_counter() - eval_start
         result["minutes"] = self.elapsed_seconds() / 60
         result["learner_steps"] = self.learner.steps
         result["games"] = self.totals.games
@@ -307,6 +359,10 @@ class Trainer:
             "iterations": self.iteration,
             "learner_steps": self.learner.steps,
             "minutes": self.elapsed_seconds() / 60,
+            "wall_minutes_this_session": (time.perf_counter() - self._wall_start) / 60
+            if self._start is not None
+            else 0.0,
+            "interrupted": self.stop_requested,
             "selfplay": vars(self.totals),
             "history": self.history,
         }

@@ -14,6 +14,7 @@ interface fits a Ray backend.
 from __future__ import annotations
 
 import multiprocessing as mp
+import signal
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -235,6 +236,8 @@ class SelfPlayWorker:
 
 # ---- worker processes ------------------------------------------------------------------
 def _worker_main(conn, config_json: dict, seed: int, threads: int) -> None:
+    # Ctrl-C is the learner's to handle: it stops the run between iterations.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     torch.set_num_threads(threads)
     worker = SelfPlayWorker(AlphaZeroConfig.from_json(config_json), seed)
     while True:
@@ -243,7 +246,7 @@ def _worker_main(conn, config_json: dict, seed: int, threads: int) -> None:
             return
         _, weights, steps = message
         try:
-            worker.load_weights(weights)
+            worker.load_weights({k: torch.from_numpy(v) for k, v in weights.items()})
             conn.send(("ok", worker.play(steps)))
         except Exception as e:  # report to the learner rather than dying silently
             conn.send(("error", f"{type(e).__name__}: {e}"))
@@ -273,7 +276,8 @@ class ProcessWorkers:
         self._pending = False
 
     def start(self, weights: dict[str, torch.Tensor], steps: int) -> None:
-        weights = {k: v.detach().cpu().clone() for k, v in weights.items()}
+        # NumPy arrays pickle by value; tensors would go through shared-memory handles.
+        weights = {k: v.detach().cpu().numpy() for k, v in weights.items()}
         for pipe in self.pipes:
             pipe.send(("play", weights, steps))
         self._pending = True
@@ -282,7 +286,10 @@ class ProcessWorkers:
         parts, total = [], PlayStats()
         seconds = 0.0
         for i, pipe in enumerate(self.pipes):
-            status, payload = pipe.recv()
+            try:
+                status, payload = pipe.recv()
+            except (EOFError, OSError):
+                status, payload = "error", "the process died (see its output above)"
             if status != "ok":
                 raise RuntimeError(f"self-play worker {i} failed: {payload}")
             samples, stats = payload
@@ -294,15 +301,13 @@ class ProcessWorkers:
         return Samples.concat(parts, self.game.obs_shape, self.game.num_actions), total
 
     def close(self) -> None:
-        if self._pending:
-            for pipe in self.pipes:
-                if pipe.poll(30):
-                    pipe.recv()
         for pipe in self.pipes:
             try:
+                if self._pending and pipe.poll(30):
+                    pipe.recv()
                 pipe.send(("stop",))
-            except (BrokenPipeError, OSError):
-                pass
+            except (EOFError, OSError):
+                pass  # already gone
         for p in self.processes:
             p.join(timeout=10)
             if p.is_alive():

@@ -17,6 +17,31 @@ GYM_ENVS: dict[str, tuple[str, dict]] = {
     "simarena/Gomoku-v0": (_BOARD_ENTRY, {"game": "gomoku"}),
     "simarena/Go9x9-v0": ("envs.board.gym_env:go9x9", {}),
     "simarena/FogArena-v0": ("envs.arena.gym_env:FogArenaEnv", {}),
+    "simarena/MinAtar-Asterix-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "minatar:asterix"},
+    ),
+    "simarena/MinAtar-Breakout-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "minatar:breakout"},
+    ),
+    "simarena/MinAtar-Freeway-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "minatar:freeway"},
+    ),
+    "simarena/MinAtar-Seaquest-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "minatar:seaquest"},
+    ),
+    "simarena/MinAtar-SpaceInvaders-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "minatar:space_invaders"},
+    ),
+    "simarena/Atari-Pong-v0": ("envs.atari.factory:make_atari_env", {"game": "ALE/Pong-v5"}),
+    "simarena/Atari-Breakout-v0": (
+        "envs.atari.factory:make_atari_env",
+        {"game": "ALE/Breakout-v5"},
+    ),
 }
 
 

@@ -1,4 +1,4 @@
-"""Train an agent. Subcommands: ``alphazero`` (board games).
+"""Train an agent. Subcommands: ``alphazero`` (board games), ``dqn`` (Atari, MinAtar).
 
 Examples, from the repository root:
 
@@ -6,10 +6,13 @@ Examples, from the repository root:
     python scripts/train.py alphazero --minutes 5 --eval-every-minutes 1
     python scripts/train.py alphazero --game othello --game-options size 6
     python scripts/train.py alphazero --resume runs/alphazero-connect4-<stamp>  --minutes 240
+    python scripts/train.py dqn --env minatar:breakout                # MinAtar preset
+    python scripts/train.py dqn --env ALE/Pong-v5 --minutes 180       # machado protocol
     tensorboard --logdir runs
 
-Output (checkpoint, TensorBoard logs, evaluated networks, summary.json) goes under
-``runs/alphazero-<game>-<timestamp>/`` unless ``--run-dir`` says otherwise.
+Output (checkpoints, TensorBoard logs, summary.json) goes under
+``runs/<agent>-<env>-<timestamp>/`` unless ``--run-dir`` says otherwise; each
+subcommand's ``--help`` lists its settings.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import tyro
 
 from agents.alphazero.config import AlphaZeroConfig
 from agents.checkpoint import CheckpointError
+from agents.dqn.cli import DQNArgs, train_dqn
 
 PROG = "train.py"
 
@@ -88,8 +92,10 @@ def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = tyro.extras.subcommand_cli_from_dict(
-        {"alphazero": AlphaZeroArgs}, args=argv, prog=PROG, description=__doc__
+        {"alphazero": AlphaZeroArgs, "dqn": DQNArgs}, args=argv, prog=PROG, description=__doc__
     )
+    if isinstance(args, DQNArgs):
+        return train_dqn(args)
     try:
         return train_alphazero(args, given_flags(argv))
     except (ValueError, CheckpointError) as e:

@@ -1,0 +1,128 @@
+"""DQN: it learns a MinAtar game, resumes bit-identically, SB3 trains on our envs, and
+bad settings or checkpoints get clear errors."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+import torch
+
+import envs  # noqa: F401 - registers simarena/ ids
+from agents.checkpoint import CheckpointError
+from agents.dqn.cli import DQNArgs, train_dqn
+from agents.dqn.config import DQNConfig, resolve
+from agents.dqn.evaluation import evaluate
+from agents.dqn.network import QNetwork
+from agents.dqn.train import Trainer, load_q_network
+
+
+def tiny(tmp_path, **kw) -> DQNConfig:
+    base = dict(
+        env="minatar:breakout",
+        total_steps=1000,
+        learning_starts=200,
+        exploration_steps=500,
+        eps_end=0.05,
+        target_update=200,
+        lr=1e-3,
+        buffer_size=5000,
+        eval_every=0,
+        eval_episodes=0,
+        checkpoint_every=10**9,
+        progress=False,
+        run_dir=str(tmp_path / "run"),
+    )
+    return DQNConfig(**{**base, **kw})
+
+
+def test_tiny_dqn_beats_random_on_minatar_breakout(tmp_path):
+    c = tiny(tmp_path, total_steps=5000, buffer_size=20000, exploration_steps=2500)
+    trainer = Trainer(c)
+    summary = trainer.run()
+    assert summary["steps"] == 5000 and summary["updates"] == 4801  # steps 200..5000
+    learned = evaluate(trainer.q, c.env, None, 10, seed=99, epsilon=0.05)
+    random = evaluate(trainer.q, c.env, None, 10, seed=99, epsilon=1.0)
+    assert learned["protocol"] == "minatar"
+    assert learned["mean"] >= 2.0 and learned["mean"] > random["mean"] + 1.0, (
+        learned["mean"],
+        random["mean"],
+    )
+
+
+def state_of(trainer: Trainer) -> dict[str, np.ndarray]:
+    out = {f"q/{k}": v.numpy().copy() for k, v in trainer.q.state_dict().items()}
+    out |= {f"t/{k}": v.numpy().copy() for k, v in trainer.target.state_dict().items()}
+    for i, s in trainer.opt.state_dict()["state"].items():
+        out |= {f"opt/{i}/{k}": np.asarray(v).copy() for k, v in s.items()}
+    arrays, _ = trainer.replay.state()
+    out |= {f"replay/{k}": v.copy() for k, v in arrays.items() if k != "frames"}
+    written = min(int(trainer.replay.head[0]), trainer.replay.slots)  # one env
+    out["frames"] = trainer.replay.frames[:written].copy()
+    out["obs"] = trainer.obs.copy()
+    out["rng"] = np.asarray(trainer.rng.integers(1 << 62, size=4))
+    return out
+
+
+@pytest.mark.parametrize("prioritized", [False, True])
+def test_resume_is_bit_identical(tmp_path, prioritized):
+    torch.set_num_threads(1)
+    kw = dict(total_steps=900, prioritized=prioritized, save_replay=True, n_step=3)
+    straight = Trainer(tiny(tmp_path / "a", **kw))
+    straight.run()
+    first = Trainer(tiny(tmp_path / "b", **kw))
+    first.run(stop_at=500)
+    assert first.step == 500
+    resumed = Trainer.resume(tmp_path / "b" / "run")
+    assert resumed.step == 500 and resumed.started
+    resumed.run()
+    assert resumed.step == straight.step == 900
+    assert resumed.updates == straight.updates and resumed.episodes == straight.episodes
+    a, b = state_of(straight), state_of(resumed)
+    assert a.keys() == b.keys()
+    for key in a:
+        np.testing.assert_array_equal(a[key], b[key], err_msg=key)
+
+
+def test_sb3_dqn_trains_on_our_minatar_env():
+    from stable_baselines3 import DQN
+
+    env = gymnasium.make("simarena/MinAtar-Breakout-v0")
+    model = DQN("MlpPolicy", env, learning_starts=100, buffer_size=1000, seed=0, device="cpu")
+    model.learn(total_timesteps=300)
+    obs, _ = env.reset(seed=0)
+    assert env.action_space.contains(int(model.predict(obs, deterministic=True)[0]))
+
+
+def test_network_shapes():
+    for arch, shape, n in (("nature", (4, 84, 84), 18), ("minatar", (10, 10, 10), 6)):
+        for dueling in (False, True):
+            q = QNetwork(shape, n, arch, dueling)
+            assert q(torch.zeros((3, *shape), dtype=torch.uint8)).shape == (3, n)
+
+
+def test_bad_settings_and_checkpoints(tmp_path, capsys):
+    with pytest.raises(ValueError, match="total_steps must be >= 1"):
+        resolve(DQNConfig(total_steps=0))
+    with pytest.raises(ValueError, match=r"unknown game id .*available: .*minatar:breakout"):
+        resolve(DQNConfig(env="minatar:tetris"))
+    with pytest.raises(ValueError, match="does not apply"):
+        Trainer(tiny(tmp_path, protocol="nature"))
+    assert train_dqn(DQNArgs(env="ALE/NoSuchGame-v5", progress=False)) == 2
+    assert "unknown game id" in capsys.readouterr().err
+    trainer = Trainer(tiny(tmp_path, total_steps=300))
+    trainer.run()
+    path = tmp_path / "run"
+    q, meta = load_q_network(path, env="minatar:breakout")
+    assert meta["protocol"]["name"] == "minatar"
+    with pytest.raises(
+        CheckpointError, match=r"observations \(4, 10, 10\) with 6 actions.*\(10, 10, 10\)"
+    ):
+        load_q_network(path, env="minatar:seaquest")
+    other = Trainer(tiny(tmp_path / "o", env="minatar:seaquest"))
+    with pytest.raises(CheckpointError, match="minatar:seaquest"):
+        other.check_fits({"obs_shape": [4, 10, 10], "num_actions": 6})
+    (path / "checkpoint.safetensors").write_bytes(b"garbage")
+    with pytest.raises(CheckpointError, match="not a readable"):
+        Trainer.resume(path)
+    assert train_dqn(DQNArgs(resume=str(path), progress=False)) == 2

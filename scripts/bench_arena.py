@@ -21,11 +21,6 @@ os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 os.environ.setdefault("PYGAME_HIDE_SUPPORT_PROMPT", "1")
 
-import json
-import math
-import platform
-import statistics
-import sys
 import tempfile
 import time
 import warnings
@@ -34,38 +29,19 @@ from pathlib import Path
 
 import numpy as np
 import tyro
+from benchkit import BenchConfig, log, run_sections, summary
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 @dataclass
-class Config:
+class Config(BenchConfig):
     """Benchmarks of FogArena (core, PettingZoo env, replay playback, ladder)."""
 
-    quick: bool = False
-    """Small workloads: the whole run takes under a minute."""
-    json: bool = False
-    """Print the figures as one JSON object on stdout (and nothing else there)."""
-    repeats: int = 5
-    """Timed repeats per figure (the median is reported)."""
     only: tuple[str, ...] = ()
     """Run only these sections: core, env, replay, ladder (all when empty)."""
     arenas: int = 64
     """Arenas per core call."""
-
-
-def summary(samples: list[float]) -> dict:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "repeats": len(samples),
-    }
-
-
-def log(cfg: Config, msg: str) -> None:
-    print(msg, file=sys.stderr if cfg.json else sys.stdout, flush=True)
 
 
 def bench_core(cfg: Config) -> dict:
@@ -175,14 +151,8 @@ def bench_replay(cfg: Config) -> dict:
     return out
 
 
-def wilson_lower(wins: int, n: int, z: float = 1.96) -> float:
-    p = wins / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / (1 + z * z / n)
-
-
 def bench_ladder(cfg: Config) -> dict:
+    from selfplay import wilson_interval
     from sim.arena import ArenaConfig, play_matches
 
     games = 40 if cfg.quick else 200
@@ -193,15 +163,15 @@ def bench_ladder(cfg: Config) -> dict:
         second = play_matches((weak, strong), games // 2, ArenaConfig(), seed=5000)
         wins = int(np.sum(first == 0) + np.sum(second == 1))
         draws = int(np.sum(first == 2) + np.sum(second == 2))
+        low = wilson_interval(wins, games)[0]
         out[f"{strong}_vs_{weak}"] = {
             "games": games,
             "wins": wins,
             "draws": draws,
-            "wilson_lower": wilson_lower(wins, games),
+            "wilson_lower": low,
             "seconds": time.perf_counter() - t,
         }
-        log(cfg, f"{strong} vs {weak}: {wins}/{games} wins, Wilson low "
-                 f"{wilson_lower(wins, games):.3f}")  # fmt: skip
+        log(cfg, f"{strong} vs {weak}: {wins}/{games} wins, Wilson low {low:.3f}")
     return out
 
 
@@ -212,22 +182,8 @@ def main(cfg: Config) -> dict:
 
     sections = {"core": bench_core, "env": bench_env, "replay": bench_replay}
     sections["ladder"] = bench_ladder
-    chosen = cfg.only or tuple(sections)
-    unknown = sorted(set(chosen) - set(sections))
-    if unknown:
-        raise SystemExit(f"unknown sections {unknown}; choose from {list(sections)}")
-    result = {
-        "python": platform.python_version(),
-        "numba": numba.__version__,
-        "pettingzoo": pettingzoo.__version__,
-        "threads": 1,
-        "quick": cfg.quick,
-    }
-    for name in chosen:
-        result[name] = sections[name](cfg)
-    if cfg.json:
-        print(json.dumps(result, indent=1))
-    return result
+    versions = {"numba": numba.__version__, "pettingzoo": pettingzoo.__version__}
+    return run_sections(cfg, sections, threads=1, **versions)
 
 
 if __name__ == "__main__":

@@ -18,11 +18,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 
-import json
-import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 import tyro
+from benchkit import BenchConfig, log, run_sections, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data" / "connect4"
@@ -38,30 +35,11 @@ PONS_US = {"Test_L3_R1": 4.6, "Test_L2_R1": 37.0}
 
 
 @dataclass
-class Config:
+class Config(BenchConfig):
     """Benchmarks of the board games (rules, envs, solver)."""
 
-    quick: bool = False
-    """Small workloads: the whole run takes under a minute."""
-    json: bool = False
-    """Print the figures as one JSON object on stdout (and nothing else there)."""
-    repeats: int = 5
-    """Timed repeats per figure (the median is reported)."""
     only: tuple[str, ...] = ()
     """Run only these sections: rules, env, solver (all when empty)."""
-
-
-def summary(samples: list[float]) -> dict:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "repeats": len(samples),
-    }
-
-
-def log(cfg: Config, *args) -> None:
-    print(*args, file=sys.stderr if cfg.json else sys.stdout, flush=True)
 
 
 # ---- raw rules ---------------------------------------------------------------
@@ -237,26 +215,10 @@ def bench_solver_harder(cfg: Config, connect4_solver) -> dict:
     return out
 
 
-def main(cfg: Config) -> None:
-    sections = {"rules": bench_rules, "env": bench_env, "solver": bench_solver}
-    unknown = set(cfg.only) - set(sections)
-    if unknown:
-        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(sections)}")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    result = {
-        "command": "python " + " ".join(["scripts/bench_board.py", *sys.argv[1:]]),
-        "commit": commit,
-        "python": platform.python_version(),
-        "threads": 1,
-        "quick": cfg.quick,
-    }
-    for name, fn in sections.items():
-        if not cfg.only or name in cfg.only:
-            result[name] = fn(cfg)
-    if cfg.json:
-        print(json.dumps(result, indent=2))
+def main(cfg: Config) -> dict:
+    return run_sections(
+        cfg, {"rules": bench_rules, "env": bench_env, "solver": bench_solver}, threads=1
+    )
 
 
 if __name__ == "__main__":

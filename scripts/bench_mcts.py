@@ -30,12 +30,8 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
-import json
 import math
-import platform
 import statistics
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import tyro
+from benchkit import BenchConfig, fmt, log, run_sections, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 # Early Connect Four positions (Pons' notation): the empty board and two openings.
@@ -50,15 +47,9 @@ POSITIONS = ("", "44", "4453")
 
 
 @dataclass
-class Config:
+class Config(BenchConfig):
     """Benchmarks of the Numba MCTS (sim.search) on Connect Four."""
 
-    quick: bool = False
-    """Small workloads: the whole run takes under a minute."""
-    json: bool = False
-    """Print the figures as one JSON object on stdout (and nothing else there)."""
-    repeats: int = 5
-    """Timed repeats per figure (the median is reported)."""
     only: tuple[str, ...] = ()
     """Run only these sections: tree, rollout, selfplay (all when empty)."""
     simulations: int = 800
@@ -69,25 +60,6 @@ class Config:
     """PUCT constant of the tree section (both sides)."""
     selfplay_threads: int = 2
     """torch threads of the selfplay section (the default network on both cores)."""
-
-
-def summary(samples: list[float]) -> dict:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "repeats": len(samples),
-    }
-
-
-def log(cfg: Config, *args) -> None:
-    print(*args, file=sys.stderr if cfg.json else sys.stdout, flush=True)
-
-
-def fmt(samples: list[float]) -> str:
-    return (
-        f"{statistics.median(samples):>12,.0f} (min {min(samples):,.0f}, max {max(samples):,.0f})"
-    )
 
 
 # ---- the peer of (a): a plain pure-Python PUCT -------------------------------------
@@ -366,26 +338,9 @@ def bench_selfplay(cfg: Config) -> dict:
     return out
 
 
-def main(cfg: Config) -> None:
+def main(cfg: Config) -> dict:
     sections = {"tree": bench_tree, "rollout": bench_rollout, "selfplay": bench_selfplay}
-    unknown = set(cfg.only) - set(sections)
-    if unknown:
-        raise SystemExit(f"unknown section(s) {sorted(unknown)}; choose from {list(sections)}")
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    ).stdout.strip()
-    result = {
-        "command": "python " + " ".join(["scripts/bench_mcts.py", *sys.argv[1:]]),
-        "commit": commit,
-        "python": platform.python_version(),
-        "threads": 1,
-        "quick": cfg.quick,
-    }
-    for name, fn in sections.items():
-        if not cfg.only or name in cfg.only:
-            result[name] = fn(cfg)
-    if cfg.json:
-        print(json.dumps(result, indent=2))
+    return run_sections(cfg, sections, threads=1)
 
 
 if __name__ == "__main__":

@@ -7,21 +7,13 @@ Draws count as non-wins.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
+from selfplay import wilson_interval
 from sim.arena import ArenaConfig, play_matches
 
 GAMES = 200
-
-
-def wilson_lower(wins: int, n: int, z: float = 1.96) -> float:
-    p = wins / n
-    centre = p + z * z / (2 * n)
-    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return (centre - margin) / (1 + z * z / n)
 
 
 @pytest.mark.parametrize(
@@ -33,4 +25,4 @@ def test_ladder(strong, weak):
     first = play_matches((strong, weak), half, cfg, seed=1000)
     second = play_matches((weak, strong), half, cfg, seed=5000)
     wins = int(np.sum(first == 0) + np.sum(second == 1))
-    assert wilson_lower(wins, GAMES) > 0.5, f"{strong} won {wins}/{GAMES} against {weak}"
+    assert wilson_interval(wins, GAMES)[0] > 0.5, f"{strong} won {wins}/{GAMES} against {weak}"

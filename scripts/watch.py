@@ -8,10 +8,14 @@ repository root:
     python scripts/watch.py --game connect4 --player0 human --player1 solver
     python scripts/watch.py --player0 alphazero:runs/x --player1 human
     python scripts/watch.py --game go --record runs/go.mp4   # no window; .gif works too
+    python scripts/watch.py --replay runs/arena-<stamp>/match.npz --speed 4 --team 0
 
 Over the board goes what the last AlphaZero move considered (--no-overlay hides it):
 the network's policy as translucent markers sized by each move's share, the search's
 visit counts as numbers, and the root value in the status bar.
+
+``--replay FILE`` plays a FogArena replay back instead (spectator view, or ``--team``'s
+fogged view), at ``--speed`` times real time (20 ticks/s).
 
 A human clicks a point (Connect Four: a column) and presses P (or clicks "pass") to
 pass; Esc, Q or closing the window quits.
@@ -72,6 +76,12 @@ class Args:
     """pixels per board cell; default: the board fits in about 640 pixels"""
     hold: float = 2.0
     """seconds the final position of each game stays on screen (and in the recording)"""
+    replay: str | None = None
+    """play this FogArena replay file (.npz from scripts/watch_arena.py) instead of a game"""
+    speed: float = 1.0
+    """replay speed, times real time (20 ticks per second)"""
+    team: int | None = None
+    """replay from team 0's or team 1's fogged view; default: the spectator's"""
 
 
 class UsageError(ValueError):
@@ -261,6 +271,27 @@ def run(args: Args) -> int:
     return 0
 
 
+def run_replay(args: Args) -> int:
+    """Play a FogArena replay back (window, or --record video)."""
+    from envs.arena.render import play_replay
+    from sim.arena.replay import ReplayError
+
+    try:
+        out = play_replay(
+            args.replay, speed=args.speed, team=args.team, record=args.record,
+            display=args.record is None,
+        )  # fmt: skip
+    except (ReplayError, ValueError) as e:
+        raise UsageError(f"--replay: {e}") from None
+    winner = {0: "team 0 wins", 1: "team 1 wins"}.get(out["winner"], "draw")
+    print(f"replay {args.replay}: {out['frames']} frames, {winner}")
+    if not out["hash_ok"]:
+        print("warning: the replay diverged from the rules it was recorded with")
+    if args.record is not None:
+        print(f"wrote {args.record}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = tyro.cli(Args, args=argv, prog=PROG, description=__doc__)
     if args.record is not None:
@@ -268,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
     from sim.board.render import WindowClosed
 
     try:
-        return run(args)
+        return run_replay(args) if args.replay is not None else run(args)
     except UsageError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2

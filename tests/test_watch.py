@@ -310,3 +310,29 @@ def test_bad_alphazero_player_exits_2(watch, az_run, tmp_path, capsys, case, mes
     assert err.startswith("watch.py: error:") and len(err.strip().splitlines()) == 1
     assert all(m in err for m in message), err
     assert not out.exists()
+
+
+def test_plays_a_fogarena_replay_back(tmp_path):
+    import numpy as np
+
+    from sim.arena import ArenaBatch, ArenaConfig
+    from sim.arena.replay import save_replay
+
+    config = ArenaConfig(team_sizes=(1, 1), time_limit=60)
+    batch = ArenaBatch(1, config, seed=3)
+    actions, a = [], batch.noop_actions()
+    while not batch.done[0]:
+        actions.append(a[0].copy())
+        batch.step(a)
+    replay = save_replay(tmp_path / "match.npz", config, 3, actions, batch.state_hash(0))
+    video = tmp_path / "replay.gif"
+    done = run_script(
+        "--replay", str(replay), "--speed", "4", "--team", "0", "--record", str(video)
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {video}" in done.stdout and video.stat().st_size > 0
+    assert np.asarray(iio3.imread(video)).shape[0] > 10  # frames
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"not a replay")
+    done = run_script("--replay", str(bad), "--record", str(tmp_path / "x.gif"))
+    assert done.returncode == 2 and "--replay" in done.stderr and "Traceback" not in done.stderr

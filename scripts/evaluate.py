@@ -1,4 +1,5 @@
-"""Evaluate an AlphaZero checkpoint: mistake rate on Pons position files, and matches.
+"""Evaluate an AlphaZero checkpoint (mistake rate on Pons position files, matches), or,
+with ``ppo`` first, run a round-robin between PPO checkpoints and scripted bots.
 
 Examples, from the repository root:
 
@@ -6,6 +7,8 @@ Examples, from the repository root:
         --positions ../shared/data/connect4/Test_L2_R1 --sims 800 --json
     python scripts/evaluate.py CHECKPOINT --positions FILE --sims 0      # the raw network
     python scripts/evaluate.py CHECKPOINT --games 40 --rollouts 1000    # vs the baselines
+    python scripts/evaluate.py ppo runs/ppo-fogarena-<stamp>/networks/*.safetensors \
+        --bots medium hard --games 400                                  # a rating table
 
 A move is a mistake when its exact outcome (win/draw/loss, from our solver) is worse
 than the best move's. A run folder may be given for its latest checkpoint.
@@ -90,7 +93,22 @@ def evaluate(args: Args) -> dict:
     return out
 
 
+def main_ppo(argv: list[str]) -> int:
+    from agents.checkpoint import CheckpointError
+    from agents.ppo.cli import EvalArgs, evaluate_ppo
+
+    args = tyro.cli(EvalArgs, args=argv, prog=f"{PROG} ppo")
+    try:
+        return evaluate_ppo(args)
+    except (ValueError, CheckpointError) as e:
+        print(f"{PROG} ppo: error: {e}", file=sys.stderr)
+        return 2
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["ppo"]:
+        return main_ppo(argv[1:])
     args = tyro.cli(Args, args=argv, prog=PROG, description=__doc__)
     from agents.checkpoint import CheckpointError
 

@@ -1,4 +1,5 @@
-"""Train an agent. Subcommands: ``alphazero`` (board games), ``dqn`` (Atari, MinAtar).
+"""Train an agent. Subcommands: ``alphazero`` (board games), ``dqn`` (Atari, MinAtar),
+``ppo`` (FogArena teams with a self-play league; Gymnasium envs; Connect Four).
 
 Examples, from the repository root:
 
@@ -8,6 +9,7 @@ Examples, from the repository root:
     python scripts/train.py alphazero --resume runs/alphazero-connect4-<stamp>  --minutes 240
     python scripts/train.py dqn --env minatar:breakout                # MinAtar preset
     python scripts/train.py dqn --env ALE/Pong-v5 --minutes 180       # machado protocol
+    python scripts/train.py ppo --env fogarena --minutes 60
     tensorboard --logdir runs
 
 Output (checkpoints, TensorBoard logs, summary.json) goes under
@@ -25,7 +27,9 @@ import tyro
 
 from agents.alphazero.config import AlphaZeroConfig
 from agents.checkpoint import CheckpointError
+from agents.cli import given_flags
 from agents.dqn.cli import DQNArgs, train_dqn
+from agents.ppo.cli import PPOArgs, train_ppo
 
 PROG = "train.py"
 
@@ -54,12 +58,6 @@ class AlphaZeroArgs(AlphaZeroConfig):
     the whole run), --workers, --threads, evaluation and checkpoint settings"""
     json: bool = False
     """print the final summary as one JSON object on stdout"""
-
-
-def given_flags(argv: list[str]) -> set[str]:
-    """Field names of the ``--flags`` on a command line (``--max-iterations 3`` ->
-    ``max_iterations``), so a resumed run overrides only what was typed."""
-    return {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
 
 
 def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
@@ -92,10 +90,19 @@ def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = tyro.extras.subcommand_cli_from_dict(
-        {"alphazero": AlphaZeroArgs, "dqn": DQNArgs}, args=argv, prog=PROG, description=__doc__
+        {"alphazero": AlphaZeroArgs, "dqn": DQNArgs, "ppo": PPOArgs},
+        args=argv,
+        prog=PROG,
+        description=__doc__,
     )
     if isinstance(args, DQNArgs):
         return train_dqn(args)
+    if isinstance(args, PPOArgs):
+        try:
+            return train_ppo(args, given_flags(argv))
+        except (ValueError, CheckpointError) as e:
+            print(f"{PROG} ppo: error: {e}", file=sys.stderr)
+            return 2
     try:
         return train_alphazero(args, given_flags(argv))
     except (ValueError, CheckpointError) as e:

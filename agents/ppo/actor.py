@@ -1,0 +1,74 @@
+"""Acting with a policy: observations (NumPy) in, sampled actions out, no gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from agents.ppo.distributions import MaskedMultiCategorical, split_mask
+from agents.ppo.network import ActorCritic
+
+
+def to_tensors(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in obs.items()}
+
+
+def distribution(net: ActorCritic, logits: list[torch.Tensor], obs: dict) -> MaskedMultiCategorical:
+    mask = obs.get("action_mask")
+    masks = split_mask(mask, net.spec.nvec) if mask is not None else None
+    return MaskedMultiCategorical(logits, masks)
+
+
+@dataclass
+class Step:
+    """One step of N agents: actions (N, parts), their log-probabilities and values."""
+
+    actions: np.ndarray
+    log_probs: np.ndarray
+    values: np.ndarray
+    state: torch.Tensor
+
+
+class Actor:
+    """A frozen or live policy that acts for many agents at once.
+
+    ``greedy`` takes each part's most probable allowed action instead of sampling.
+    ``generator`` (a seeded ``torch.Generator``) makes sampling reproducible; without
+    one the global torch RNG is used.
+    """
+
+    def __init__(
+        self,
+        net: ActorCritic,
+        name: str = "policy",
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> None:
+        self.net = net
+        self.name = name
+        self.greedy = greedy
+        self.generator = generator
+
+    @property
+    def state_size(self) -> int:
+        return self.net.state_size
+
+    def initial_state(self, n: int) -> torch.Tensor:
+        return self.net.initial_state(n)
+
+    @torch.no_grad()
+    def step(
+        self, obs: dict[str, np.ndarray], state: torch.Tensor, starts: np.ndarray, team: int = 1
+    ) -> Step:
+        t = to_tensors(obs)
+        logits, value, state = self.net(t, state, torch.from_numpy(starts), team)
+        dist = distribution(self.net, logits, t)
+        actions = dist.mode() if self.greedy else dist.sample(self.generator)
+        return Step(
+            actions=actions.numpy(),
+            log_probs=dist.log_prob(actions).numpy(),
+            values=value.numpy(),
+            state=state,
+        )

@@ -1,0 +1,167 @@
+"""Rollout storage and the PPO update (clipped objective, GAE, value clipping).
+
+A :class:`Rollout` holds T steps of N agents of one source. Agents come in teams of
+``team`` consecutive rows; minibatches never split a team (the centralized critic
+averages over it), and with a GRU they hold whole sequences from the stored initial
+state, so the update recomputes exactly the probabilities the rollout sampled from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from agents.ppo.actor import distribution
+from agents.ppo.gae import compute_gae
+from agents.ppo.network import ActorCritic
+
+
+class Rollout:
+    """T steps of N agents (teams of ``team`` rows) from one source."""
+
+    def __init__(self, T: int, N: int, team: int, state0: torch.Tensor) -> None:
+        if N % team:
+            raise ValueError(f"{N} agents do not split into teams of {team}")
+        self.T, self.N, self.team = T, N, team
+        self.obs: dict[str, torch.Tensor] = {}
+        self.actions = torch.zeros(0)
+        self.log_probs = torch.zeros(T, N)
+        self.values = torch.zeros(T, N)
+        self.rewards = torch.zeros(T, N)
+        self.starts = torch.zeros(T, N)
+        self.state0 = state0.clone()
+        self.t = 0
+
+    def add(self, obs: dict[str, np.ndarray], starts: np.ndarray, step) -> None:
+        t = self.t
+        if not self.obs:
+            for k, v in obs.items():
+                self.obs[k] = torch.zeros((self.T, *v.shape), dtype=torch.from_numpy(v[:1]).dtype)
+            self.actions = torch.zeros((self.T, *step.actions.shape), dtype=torch.long)
+        for k, v in obs.items():
+            self.obs[k][t] = torch.from_numpy(np.ascontiguousarray(v))
+        self.actions[t] = torch.from_numpy(step.actions)
+        self.log_probs[t] = torch.from_numpy(step.log_probs)
+        self.values[t] = torch.from_numpy(step.values)
+        self.starts[t] = torch.from_numpy(starts)
+
+    def set_reward(self, rewards: np.ndarray) -> None:
+        self.rewards[self.t] = torch.from_numpy(np.asarray(rewards, dtype=np.float32))
+        self.t += 1
+
+    def finish(self, last_value: np.ndarray, last_start: np.ndarray, gamma: float, lam: float):
+        self.advantages, self.returns = compute_gae(
+            self.rewards, self.values, self.starts, torch.from_numpy(last_value),
+            torch.from_numpy(last_start), gamma, lam,
+        )  # fmt: skip
+
+    def minibatches(self, count: int, recurrent: bool) -> list[dict[str, torch.Tensor]]:
+        """``count`` minibatches in random order (torch's RNG); teams kept whole."""
+        T, K = self.T, self.team
+        G = self.N // K
+        if recurrent:
+            order = torch.randperm(G)
+            chunks = [c for c in torch.tensor_split(order, min(count, G)) if len(c)]
+            out = []
+            for groups in chunks:
+                rows = (groups[:, None] * K + torch.arange(K)).reshape(-1)
+                mb = {f"obs/{k}": v[:, rows] for k, v in self.obs.items()}
+                for name in ("actions", "log_probs", "values", "advantages", "returns", "starts"):
+                    mb[name] = getattr(self, name)[:, rows]
+                mb["state0"] = self.state0[rows]
+                out.append(mb)
+            return out
+        order = torch.randperm(T * G)
+        chunks = [c for c in torch.tensor_split(order, min(count, T * G)) if len(c)]
+        out = []
+        for units in chunks:
+
+            def pick(x: torch.Tensor, units=units) -> torch.Tensor:
+                y = x.reshape(T * G, K, *x.shape[2:])[units]
+                return y.reshape(len(units) * K, *x.shape[2:])
+
+            mb = {f"obs/{k}": pick(v) for k, v in self.obs.items()}
+            for name in ("actions", "log_probs", "values", "advantages", "returns", "starts"):
+                mb[name] = pick(getattr(self, name))
+            out.append(mb)
+        return out
+
+
+@dataclass
+class UpdateSettings:
+    clip: float
+    vf_coef: float
+    ent_coef: float
+    clip_vloss: bool
+    norm_adv: bool
+    max_grad_norm: float
+    epochs: int
+    minibatches: int
+    target_kl: float = 0.0
+
+
+def ppo_update(
+    net: ActorCritic,
+    optimizer: torch.optim.Optimizer,
+    rollouts: list[Rollout],
+    s: UpdateSettings,
+) -> dict[str, float]:
+    """PPO epochs over ``rollouts``; mean metrics of the last epoch's minibatches."""
+    recurrent = net.spec.gru
+    stats: dict[str, list[float]] = {}
+    for _epoch in range(s.epochs):
+        batches = [(r.team, mb) for r in rollouts for mb in r.minibatches(s.minibatches, recurrent)]
+        order = torch.randperm(len(batches)).tolist()
+        stats = {}
+        for i in order:
+            team, mb = batches[i]
+            obs = {k[4:]: v for k, v in mb.items() if k.startswith("obs/")}
+            if recurrent:
+                logits, new_values = net.forward_sequence(obs, mb["state0"], mb["starts"], team)
+                flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()}
+                mbf = {k: v.reshape(-1, *v.shape[2:]) for k, v in mb.items() if "/" not in k}
+            else:
+                n = mb["starts"].shape[0]
+                logits, new_values, _ = net(obs, net.initial_state(n), mb["starts"], team)
+                flat, mbf = obs, mb
+            dist = distribution(net, logits, flat)
+            new_logp = dist.log_prob(mbf["actions"])
+            entropy = dist.entropy().mean()
+            log_ratio = new_logp - mbf["log_probs"]
+            ratio = log_ratio.exp()
+            adv = mbf["advantages"]
+            if s.norm_adv and adv.numel() > 1:
+                adv = (adv - adv.mean()) / (adv.std() + 1e-8)
+            pg_loss = torch.max(-adv * ratio, -adv * ratio.clamp(1 - s.clip, 1 + s.clip)).mean()
+            ret, old_v = mbf["returns"], mbf["values"]
+            if s.clip_vloss:
+                clipped = old_v + (new_values - old_v).clamp(-s.clip, s.clip)
+                v_loss = 0.5 * torch.max((new_values - ret) ** 2, (clipped - ret) ** 2).mean()
+            else:
+                v_loss = 0.5 * ((new_values - ret) ** 2).mean()
+            loss = pg_loss - s.ent_coef * entropy + s.vf_coef * v_loss
+            optimizer.zero_grad()
+            loss.backward()
+            grad_norm = nn.utils.clip_grad_norm_(net.parameters(), s.max_grad_norm)
+            optimizer.step()
+            with torch.no_grad():
+                approx_kl = ((ratio - 1) - log_ratio).mean().item()
+                clipfrac = ((ratio - 1.0).abs() > s.clip).float().mean().item()
+            for key, value in (
+                ("policy_loss", pg_loss.item()), ("value_loss", v_loss.item()),
+                ("entropy", entropy.item()), ("approx_kl", approx_kl),
+                ("clipfrac", clipfrac), ("grad_norm", float(grad_norm)),
+            ):  # fmt: skip
+                stats.setdefault(key, []).append(value)
+        if s.target_kl and np.mean(stats["approx_kl"]) > s.target_kl:
+            break
+    out = {k: float(np.mean(v)) for k, v in stats.items()}
+    values = torch.cat([r.values.reshape(-1) for r in rollouts])
+    returns = torch.cat([r.returns.reshape(-1) for r in rollouts])
+    var = returns.var().item()
+    residual = (returns - values).var().item()
+    out["explained_variance"] = float("nan") if var == 0 else 1 - residual / var
+    return out

@@ -1,0 +1,524 @@
+"""The PPO loop: rollouts from every source, GAE, PPO epochs, self-play pool, evaluation.
+
+Each update collects ``num_steps`` steps from every source (FogArena: one batched arena
+source per team size; a board game: many games at once; otherwise copies of a
+Gymnasium env), computes advantages and runs PPO epochs over all of it. On FogArena and
+board games the learner's opponents come from the snapshot pool
+(:class:`selfplay.SnapshotPool`: latest policy 80%, past snapshots by quality 20%, or a
+league role's PFSP) and from scripted bots; a snapshot joins the pool every
+``snapshot_every`` updates. Evaluations play seeded matches against the frozen
+reference bots (win rate with a Wilson 95% interval, openskill rating), on a
+wall-clock schedule that does not count as training time. Checkpoints are atomic and
+resume exactly (weights, optimizer, RNGs, pool, ratings, matches in progress) on CPU
+with the same ``threads``; Gymnasium envs restart on resume (they cannot be saved).
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import json
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.tensorboard import SummaryWriter
+from tqdm import tqdm
+
+from agents.checkpoint import (
+    load_module,
+    load_optimizer,
+    module_tensors,
+    optimizer_state,
+    restore_rng,
+    rng_state,
+    save_checkpoint,
+)
+from agents.ppo import checkpoint as ckpt
+from agents.ppo.actor import Actor, to_tensors
+from agents.ppo.arena import ArenaSource, EpisodeEnd, arena_spec, check_team_size, play_games
+from agents.ppo.board import BoardSource, PPOBoardPlayer, board_game, board_spec
+from agents.ppo.config import PPOConfig
+from agents.ppo.gym_source import GymSource
+from agents.ppo.learner import Rollout, UpdateSettings, ppo_update
+from agents.ppo.network import ActorCritic, PolicySpec, build_policy
+from selfplay import (
+    LATEST,
+    BuiltinPlayer,
+    MatchResult,
+    RatingTable,
+    SnapshotPool,
+    match_result,
+    play_match,
+    reference_table,
+)
+
+CACHE_SIZE = 8  # frozen opponent networks kept built
+
+
+def parse_options(options: dict[str, str]) -> dict[str, Any]:
+    """Env options from the command line: Python literals where they parse."""
+    out = {}
+    for k, v in options.items():
+        try:
+            out[k] = ast.literal_eval(v) if isinstance(v, str) else v
+        except (ValueError, SyntaxError):
+            out[k] = v
+    return out
+
+
+def default_run_dir(config: PPOConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    env = config.env.replace("/", "-")
+    return Path("runs") / f"ppo-{env}-{stamp}"
+
+
+def architecture(config: PPOConfig) -> dict[str, Any]:
+    keys = ("hidden", "embed", "attention_layers", "heads", "gru", "central_critic", "max_team")
+    return {k: getattr(config, k) for k in keys}
+
+
+class Trainer:
+    """One PPO run. ``Trainer(config).run()`` trains from scratch; ``Trainer.resume(path)``
+    continues the run saved at ``path`` (a checkpoint file or its run folder)."""
+
+    def __init__(self, config: PPOConfig, run_dir: str | Path | None = None) -> None:
+        config.validate()
+        self.config = c = config
+        self.run_dir = Path(run_dir or c.run_dir or default_run_dir(c))
+        # Before any weight is drawn: the orthogonal init's numbers depend on the threads.
+        torch.set_num_threads(c.threads)
+        torch.manual_seed(c.seed)
+        self.rng = np.random.default_rng(c.seed)
+        self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr)
+        self._cache: OrderedDict[int, Actor] = OrderedDict()
+        self.sources: list[ArenaSource | BoardSource | GymSource] = []
+        if c.arena:
+            self.spec = arena_spec(**architecture(c))
+            for i, size in enumerate(c.team_sizes):
+                check_team_size(self.spec, size)
+                self.sources.append(
+                    ArenaSource(
+                        c.num_envs, size, self._pick_opponent, self._policy,
+                        time_limit=c.time_limit, map_size=c.map_size, fog=c.fog,
+                        memory=c.memory, creeps=c.creeps, reward_weights=c.reward_weights,
+                        zero_sum=c.zero_sum, seed=c.seed * 1000 + i,
+                    )
+                )  # fmt: skip
+        elif c.board:
+            self.game = board_game(c.env, **parse_options(c.env_options))
+            self.spec = board_spec(self.game, **architecture(c))
+            self.sources.append(
+                BoardSource(self.game, c.num_envs, self._pick_opponent, self._policy, c.seed)
+            )
+        else:
+            source = GymSource(c.env, c.num_envs, c.seed, parse_options(c.env_options))
+            self.spec = source.spec(**architecture(c))
+            if source.mode == "arena":
+                check_team_size(self.spec, source.team)
+            self.sources.append(source)
+        self.net = build_policy(self.spec)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr, eps=1e-5)
+        self.actor = Actor(self.net, "learner")
+        self.update = 0
+        self.agent_steps = 0
+        self.elapsed = 0.0
+        self.history: list[dict[str, Any]] = []
+        self.ratings: RatingTable | None = None
+        self.episodes: dict[str, list[float]] = {}  # opponent -> recent scores
+        self._start: float | None = None
+        # per source: current observation, starts and GRU state
+        if c.league and c.selfplay and c.league_from:
+            self._join_league(c.league_from)
+        if c.league and c.selfplay:
+            self.add_snapshot()  # the initial policy: the pool is never empty
+        self.current: list[tuple[dict, np.ndarray, torch.Tensor]] = []
+        for source in self.sources:
+            if isinstance(source, ArenaSource):
+                source.team_spirit = self.team_spirit()
+            obs, starts = source.reset()
+            self.current.append((obs, starts, self.net.initial_state(source.num_agents)))
+
+    # ---- opponents ---------------------------------------------------------------------
+    def _pick_opponent(self, rng: np.random.Generator) -> str:
+        c = self.config
+        if not c.selfplay or rng.random() < c.scripted_fraction:
+            levels = c.scripted_pool
+            return str(levels[int(rng.integers(len(levels)))])
+        snap = self.pool.sample(rng, role=c.league_role)
+        return "policy:latest" if snap == LATEST else f"policy:{snap.id}"
+
+    def _join_league(self, path: str) -> None:
+        """Add the snapshots of another run's pool (their roles kept) as opponents."""
+        tensors, meta = ckpt.read(path)
+        if "pool" not in meta:
+            raise ckpt.CheckpointError(f"{path!r} has no snapshot pool (a policy file?)")
+        ckpt.check_layout(PolicySpec.from_json(meta["spec"]), self.spec, repr(str(path)))
+        other = SnapshotPool.from_dict(meta["pool"], tensors, "pool")
+        if not len(other):
+            raise ValueError(f"the snapshot pool of {path!r} is empty")
+        for snap in other.snapshots.values():
+            self.pool.add(snap.weights, name=f"league/{snap.name}", step=snap.step,
+                          role=snap.role, meta={"from": str(path)})  # fmt: skip
+
+    def _policy(self, key: str) -> Actor:
+        if key == "latest":
+            return self.actor
+        sid = int(key)
+        if sid in self._cache:
+            self._cache.move_to_end(sid)
+            return self._cache[sid]
+        net = copy.deepcopy(self.net)  # not build_policy: that would draw from torch's RNG
+        net.load_state_dict(self.pool[sid].weights)
+        actor = Actor(net.eval(), f"snapshot-{sid}")
+        self._cache[sid] = actor
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return actor
+
+    def add_snapshot(self) -> None:
+        weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
+        self.pool.add(weights, name=f"step-{self.agent_steps}", step=self.agent_steps,
+                      role=self.config.league_role)  # fmt: skip
+
+    # ---- schedules ---------------------------------------------------------------------
+    def progress(self) -> float:
+        c = self.config
+        if c.total_steps:
+            return min(1.0, self.agent_steps / c.total_steps)
+        return min(1.0, self.elapsed_seconds() / max(c.minutes * 60, 1e-9))
+
+    def team_spirit(self) -> float:
+        c = self.config
+        if c.team_spirit_end < 0:
+            return c.team_spirit
+        return c.team_spirit + (c.team_spirit_end - c.team_spirit) * self.progress()
+
+    def elapsed_seconds(self) -> float:
+        running = 0.0 if self._start is None else time.perf_counter() - self._start
+        return self.elapsed + running
+
+    def _done(self) -> bool:
+        c = self.config
+        if c.max_updates and self.update >= c.max_updates:
+            return True
+        if c.total_steps and self.agent_steps >= c.total_steps:
+            return True
+        return self.elapsed_seconds() >= c.minutes * 60
+
+    # ---- one update --------------------------------------------------------------------
+    def collect(self, i: int) -> tuple[Rollout, list[EpisodeEnd]]:
+        """``num_steps`` steps of source ``i`` with the current policy."""
+        c = self.config
+        source = self.sources[i]
+        obs, starts, state = self.current[i]
+        rollout = Rollout(c.num_steps, source.num_agents, source.team, state)
+        ends: list[EpisodeEnd] = []
+        for _ in range(c.num_steps):
+            step = self.actor.step(obs, state, starts, source.team)
+            rollout.add(obs, starts, step)
+            out = source.step(step.actions)
+            obs, rewards, starts, done = out[:4]
+            if len(out) > 4:  # truncated episodes: bootstrap from the final observation
+                for rows, final in out[4]:
+                    with torch.no_grad():
+                        t = to_tensors(final)
+                        _, v, _ = self.net(t, step.state[rows], torch.zeros(len(rows)), source.team)
+                    rewards[rows] += c.gamma * v.numpy()
+            rollout.set_reward(rewards)
+            state = step.state
+            ends.extend(done)
+            self.agent_steps += source.num_agents
+        with torch.no_grad():
+            last = self.actor.step(obs, state, starts, source.team)
+        rollout.finish(last.values, starts, c.gamma, c.gae_lambda)
+        self.current[i] = (obs, starts, state)
+        return rollout, ends
+
+    def _settings(self) -> UpdateSettings:
+        c = self.config
+        frac = 1.0 - self.progress()
+        return UpdateSettings(
+            clip=c.clip_coef * frac if c.anneal_clip else c.clip_coef,
+            vf_coef=c.vf_coef, ent_coef=c.ent_coef, clip_vloss=c.clip_vloss,
+            norm_adv=c.norm_adv, max_grad_norm=c.max_grad_norm, epochs=c.update_epochs,
+            minibatches=c.num_minibatches, target_kl=c.target_kl,
+        )  # fmt: skip
+
+    def iterate(self) -> dict[str, Any]:
+        c = self.config
+        t0 = time.perf_counter()
+        tau = self.team_spirit()
+        for source in self.sources:
+            if isinstance(source, ArenaSource):
+                source.team_spirit = tau
+        steps_before = self.agent_steps
+        rollouts, ends = [], []
+        for i in range(len(self.sources)):
+            r, e = self.collect(i)
+            rollouts.append(r)
+            ends.extend(e)
+        t1 = time.perf_counter()
+        lr = c.lr * (1.0 - self.progress()) if c.anneal_lr else c.lr
+        for group in self.optimizer.param_groups:
+            group["lr"] = max(lr, 1e-8)
+        settings = self._settings()
+        metrics = ppo_update(self.net, self.optimizer, rollouts, settings)
+        t2 = time.perf_counter()
+        for end in ends:
+            if end.opponent.startswith("policy:") and end.opponent != "policy:latest":
+                self.pool.report(int(end.opponent.split(":")[1]), end.score, c.league_role)
+            self.episodes.setdefault(end.opponent if ":" not in end.opponent or
+                                     end.opponent == "policy:latest" else "policy:past", []
+                                     ).append(end.score)  # fmt: skip
+        self.update += 1
+        if c.league and c.selfplay and self.update % c.snapshot_every == 0:
+            self.add_snapshot()
+        steps = self.agent_steps - steps_before
+        metrics.update(
+            lr=lr, clip=settings.clip, team_spirit=tau,
+            agent_steps_per_s=steps / max(t2 - t0, 1e-9),
+            rollout_steps_per_s=steps / max(t1 - t0, 1e-9),
+            episodes=len(ends),
+        )  # fmt: skip
+        if ends:
+            metrics["episode_return"] = float(np.mean([e.ret for e in ends]))
+            metrics["episode_length"] = float(np.mean([e.length for e in ends]))
+        return metrics
+
+    # ---- the loop ----------------------------------------------------------------------
+    def run(self) -> dict[str, Any]:
+        """Train until the budget is spent; the final summary (also in summary.json)."""
+        c = self.config
+        torch.set_num_threads(c.threads)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        (self.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
+        print(f"ppo: writing to {self.run_dir}")
+        writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        self._start = time.perf_counter()
+        last_save = self.elapsed_seconds()
+        evaluating = c.league and c.eval_every_minutes > 0 and c.eval_games > 0
+        last_eval = -np.inf if not self.history else self.elapsed_seconds()
+        total = c.total_steps or None
+        bar = tqdm(total=total, unit="step", desc="ppo", leave=False, initial=self.agent_steps)
+        try:
+            while not self._done():
+                if evaluating and self.elapsed_seconds() - last_eval >= c.eval_every_minutes * 60:
+                    self.evaluate(writer)
+                    last_eval = self.elapsed_seconds()
+                before = self.agent_steps
+                metrics = self.iterate()
+                self._log(writer, metrics)
+                bar.update(self.agent_steps - before)
+                bar.set_postfix(self._postfix(metrics), refresh=False)
+                if self.elapsed_seconds() - last_save >= c.checkpoint_every_minutes * 60:
+                    self.save()
+                    last_save = self.elapsed_seconds()
+            if evaluating and (not self.history or self.history[-1]["update"] != self.update):
+                self.evaluate(writer)
+        except KeyboardInterrupt:
+            print(f"\nppo: interrupted; saving {self.save()}")
+            raise
+        finally:
+            bar.close()
+            writer.close()
+        path = self.save()
+        summary = self.summary()
+        (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        print(f"ppo: checkpoint {path}")
+        return summary
+
+    def _log(self, writer: SummaryWriter, metrics: dict[str, Any]) -> None:
+        step = self.agent_steps
+        for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac",
+                    "explained_variance", "grad_norm", "lr", "clip"):  # fmt: skip
+            writer.add_scalar(f"train/{key}", metrics[key], step)
+        writer.add_scalar("train/team_spirit", metrics["team_spirit"], step)
+        writer.add_scalar("perf/agent_steps_per_s", metrics["agent_steps_per_s"], step)
+        writer.add_scalar("perf/rollout_agent_steps_per_s", metrics["rollout_steps_per_s"], step)
+        if "episode_return" in metrics:
+            writer.add_scalar("rollout/episode_return", metrics["episode_return"], step)
+            writer.add_scalar("rollout/episode_length", metrics["episode_length"], step)
+        for opponent, scores in self.episodes.items():
+            if scores:
+                name = opponent.replace("policy:", "selfplay_")
+                writer.add_scalar(f"rollout/score_vs/{name}", float(np.mean(scores[-100:])), step)
+        if len(self.pool):
+            q = [s.quality for s in self.pool.snapshots.values()]
+            writer.add_scalar("pool/size", len(self.pool), step)
+            writer.add_scalar("pool/quality_min", min(q), step)
+        writer.add_scalar("time/minutes", self.elapsed_seconds() / 60, step)
+
+    def _postfix(self, metrics: dict[str, Any]) -> dict[str, Any]:
+        post = {
+            "upd": self.update,
+            "sps": round(metrics["agent_steps_per_s"]),
+            "ent": round(metrics["entropy"], 2),
+        }
+        if "episode_return" in metrics:
+            post["ret"] = round(metrics["episode_return"], 2)
+        for opponent, scores in self.episodes.items():
+            if scores and ":" not in opponent:
+                post[opponent] = round(float(np.mean(scores[-50:])), 2)
+        return post
+
+    # ---- evaluation --------------------------------------------------------------------
+    def frozen_actor(self, name: str) -> Actor:
+        gen = torch.Generator().manual_seed(self.config.seed + 7)
+        return Actor(copy.deepcopy(self.net).eval(), name, generator=gen)
+
+    def calibrate(self) -> RatingTable:
+        """The frozen reference pool: scripted levels rated against each other."""
+        c = self.config
+        levels = list(c.eval_pool)
+        results = []
+        for i, a in enumerate(levels):
+            for b in levels[i + 1 :]:
+                results.append(self._match(a, b, c.calibration_games, c.seed + 99))
+        return reference_table(levels, results)
+
+    def _match(self, a: Actor | str, b: str, games: int, seed: int) -> MatchResult:
+        """Seeded games of ``a`` (a policy or a reference) against reference ``b``."""
+        c = self.config
+        name_a = a if isinstance(a, str) else a.name
+        if c.board:
+            pa = BuiltinPlayer(a, self.game) if isinstance(a, str) else PPOBoardPlayer(
+                self.game, a.net, a.name)  # fmt: skip
+            return play_match(self.game, pa, BuiltinPlayer(b, self.game), games, seed)
+        w, seats = play_games(a, b, games, seed, c.team_sizes[0], **self._arena())
+        return match_result(name_a, b, w, seats, seed)
+
+    def _arena(self) -> dict[str, Any]:
+        c = self.config
+        return dict(time_limit=c.time_limit, map_size=c.map_size, fog=c.fog, memory=c.memory,
+                    creeps=c.creeps)  # fmt: skip
+
+    def evaluate(self, writer: SummaryWriter | None = None) -> dict[str, Any]:
+        """Seeded matches of the current policy against each reference level (first
+        team size), a rating, the network saved under networks/; appended to history."""
+        c = self.config
+        t0 = time.perf_counter()
+        if self.ratings is None:
+            self.ratings = self.calibrate()
+        name = f"step-{self.agent_steps}"
+        actor = self.frozen_actor(name)
+        out: dict[str, Any] = {"name": name, "update": self.update, "agent_steps": self.agent_steps}
+        out["matches"] = {}
+        for level in c.eval_pool:
+            result = self._match(actor, level, c.eval_games, c.seed + 10_000)
+            out["matches"][level] = result.summary()
+            self.ratings.record_match(result)
+        r = self.ratings.rating(name)
+        out["rating"] = {"mu": r.mu, "sigma": r.sigma, "ordinal": r.ordinal}
+        if self._start is not None:  # evaluation is not training time
+            self._start += time.perf_counter() - t0
+        out["minutes"] = self.elapsed_seconds() / 60
+        self.history.append(out)
+        save_policy(self.run_dir / "networks" / f"{name}.safetensors", actor.net, self.spec, c,
+                    {"evaluation": out})  # fmt: skip
+        if writer is not None:
+            step = self.agent_steps
+            for level, m in out["matches"].items():
+                writer.add_scalar(f"eval/win_rate/{level}", m["score"], step)
+                writer.add_scalar(f"eval/wilson_low/{level}", m["interval"][0], step)
+            writer.add_scalar("eval/rating_ordinal", r.ordinal, step)
+            writer.add_scalar("eval/rating_mu", r.mu, step)
+        return out
+
+    # ---- checkpoints -------------------------------------------------------------------
+    def save(self, path: Path | None = None) -> Path:
+        """Write the whole run state atomically."""
+        tensors = module_tensors("net", self.net)
+        optim_tensors, optim_meta = optimizer_state("optim", self.optimizer)
+        rng_tensors, rng_meta = rng_state(self.rng)
+        tensors.update(optim_tensors, **rng_tensors)
+        tensors.update(self.pool.weights("pool"))
+        sources = []
+        for i, source in enumerate(self.sources):
+            obs, starts, state = self.current[i]
+            tensors[f"src{i}/starts"] = torch.from_numpy(starts.copy())
+            tensors[f"src{i}/state"] = state.clone()
+            if isinstance(source, ArenaSource | BoardSource):
+                t, m = source.state_dict(f"src{i}")
+                tensors.update(t)
+                sources.append(m)
+            else:
+                sources.append(None)
+        meta: dict[str, Any] = {
+            "agent": ckpt.AGENT,
+            "env": self.config.env,
+            "spec": self.spec.to_json(),
+            "config": self.config.to_json(),
+            "optimizer": optim_meta,
+            "rng": rng_meta,
+            "pool": self.pool.to_dict(),
+            "ratings": self.ratings.to_dict() if self.ratings else None,
+            "history": self.history,
+            "episodes": {k: v[-100:] for k, v in self.episodes.items()},
+            "sources": sources,
+            "counters": {
+                "update": self.update,
+                "agent_steps": self.agent_steps,
+                "elapsed": self.elapsed_seconds(),
+            },
+        }
+        return save_checkpoint(path or self.run_dir / ckpt.CHECKPOINT, tensors, meta)
+
+    @classmethod
+    def resume(cls, path: str | Path, **overrides: Any) -> Trainer:
+        """The run saved at ``path``; ``overrides`` replace config fields (the budget,
+        evaluation and checkpoint settings, threads)."""
+        path = ckpt.resolve(path)
+        tensors, meta = ckpt.read(path)
+        if "optimizer" not in meta:
+            raise ckpt.CheckpointError(f"{str(path)!r} is a policy file, not a run checkpoint")
+        config = PPOConfig.from_json({**meta["config"], **overrides})
+        trainer = cls(config, run_dir=path.parent)
+        ckpt.check_layout(PolicySpec.from_json(meta["spec"]), trainer.spec, repr(str(path)))
+        load_module("net", trainer.net, tensors)
+        load_optimizer("optim", trainer.optimizer, tensors, meta["optimizer"])
+        restore_rng(tensors, meta["rng"], trainer.rng)
+        trainer.pool = SnapshotPool.from_dict(meta["pool"], tensors, "pool")
+        trainer._cache.clear()
+        if meta.get("ratings"):
+            trainer.ratings = RatingTable.from_dict(meta["ratings"])
+        trainer.history = meta["history"]
+        trainer.episodes = {k: list(v) for k, v in meta.get("episodes", {}).items()}
+        counters = meta["counters"]
+        trainer.update = counters["update"]
+        trainer.agent_steps = counters["agent_steps"]
+        trainer.elapsed = counters["elapsed"]
+        for i, (source, smeta) in enumerate(zip(trainer.sources, meta["sources"], strict=True)):
+            starts = tensors[f"src{i}/starts"].numpy().copy()
+            state = tensors[f"src{i}/state"].clone()
+            if isinstance(source, ArenaSource | BoardSource) and smeta is not None:
+                source.load_state_dict(f"src{i}", tensors, smeta)
+                obs = source.observe()
+            else:  # Gymnasium envs cannot be saved: they restart
+                obs, starts = source.reset()
+                state = trainer.net.initial_state(source.num_agents)
+            trainer.current[i] = (obs, starts, state)
+        return trainer
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "run_dir": str(self.run_dir),
+            "env": self.config.env,
+            "updates": self.update,
+            "agent_steps": self.agent_steps,
+            "minutes": self.elapsed_seconds() / 60,
+            "pool": len(self.pool),
+            "history": self.history,
+        }
+
+
+def save_policy(
+    path: str | Path, net: ActorCritic, spec: PolicySpec, config: PPOConfig, extra: dict
+) -> Path:
+    """A policy-only checkpoint (what evaluation and opponents load)."""
+    meta = {"agent": ckpt.AGENT, "env": config.env, "spec": spec.to_json(),
+            "config": config.to_json(), **extra}  # fmt: skip
+    return save_checkpoint(path, module_tensors("net", net), meta)

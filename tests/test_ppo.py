@@ -1,0 +1,283 @@
+"""PPO: masked sampling, GAE, the entity encoder's symmetry, learning, resume, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from agents.checkpoint import CheckpointError, module_tensors, save_checkpoint
+from agents.ppo import checkpoint as ckpt
+from agents.ppo.actor import Actor, to_tensors
+from agents.ppo.arena import ArenaSource, arena_spec, hero_obs, play_games
+from agents.ppo.config import PPOConfig
+from agents.ppo.distributions import MaskedMultiCategorical
+from agents.ppo.gae import compute_gae
+from agents.ppo.gym_source import GymSource
+from agents.ppo.network import build_policy
+from agents.ppo.train import Trainer, save_policy
+from selfplay import match_result
+from sim.arena import ArenaBatch, ArenaConfig, Observer, ScriptedTeams
+
+TINY_ARENA = dict(time_limit=100, map_size=24, creeps=False)
+
+
+def arena_observation(team_size: int = 3, ticks: int = 40, seed: int = 0):
+    """Observations of both teams' heroes after some scripted play (targets in range)."""
+    config = ArenaConfig(team_sizes=(team_size, team_size), time_limit=500, map_size=24)
+    batch = ArenaBatch(2, config, seed=seed)
+    observer = Observer(2, config.map_size)
+    teams = ScriptedTeams(batch, ("hard", "hard"))
+    actions = batch.noop_actions()
+    for _ in range(ticks):
+        teams.act(actions)
+        batch.step(actions, check=False)
+    observer.compute(batch)
+    arenas = np.repeat(np.arange(2), 2 * team_size)
+    heroes = np.tile(np.r_[np.arange(team_size), 5 + np.arange(team_size)], 2)
+    roles = batch.roles[heroes // 5, heroes % 5]
+    return hero_obs(observer, arenas, heroes, roles)
+
+
+def test_masked_actions_are_never_sampled():
+    gen = torch.Generator().manual_seed(0)
+    n, nvec = 512, (5, 7)
+    masks = [torch.rand(n, k, generator=gen) < 0.4 for k in nvec]
+    for m in masks:
+        m[:, 0] |= ~m.any(dim=1)  # every row allows something
+    logits = [torch.randn(n, k, generator=gen) * 5 for k in nvec]
+    dist = MaskedMultiCategorical(logits, masks)
+    for _ in range(20):
+        a = dist.sample(gen)
+        for part, m in enumerate(masks):
+            assert m.gather(1, a[:, part : part + 1]).all()
+    assert torch.isfinite(dist.entropy()).all() and torch.isfinite(dist.log_prob(a)).all()
+    for p, m in zip(dist.probs(), masks, strict=True):
+        assert (p[~m] == 0).all()
+    bad = [torch.zeros(1, 3, dtype=torch.bool)]
+    with pytest.raises(ValueError, match="allows no action"):
+        MaskedMultiCategorical([torch.zeros(1, 3)], bad)
+
+
+def test_policy_samples_only_legal_arena_actions():
+    obs = arena_observation()
+    net = build_policy(arena_spec(attention_layers=1, gru=True))
+    actor = Actor(net, generator=torch.Generator().manual_seed(1))
+    n = len(obs["hero"])
+    state = actor.initial_state(n)
+    mask = obs["action_mask"].astype(bool)
+    offsets = np.cumsum([0, 9, 33])
+    assert mask[:, offsets[1] + 1 :].any()  # some targets are in range
+    for _ in range(30):
+        step = actor.step(obs, state, np.ones(n, np.float32), team=3)
+        for part in range(3):
+            assert mask[np.arange(n), offsets[part] + step.actions[:, part]].all()
+
+
+def test_gae_matches_a_hand_computation():
+    g, lam = 0.9, 0.8
+    r = torch.tensor([[1.0], [2.0], [3.0]])
+    v = torch.tensor([[0.5], [1.0], [1.5]])
+    starts = torch.tensor([[1.0], [0.0], [1.0]])  # step 2 begins a new episode
+    last_v, last_start = torch.tensor([2.0]), torch.tensor([0.0])
+    adv, ret = compute_gae(r, v, starts, last_v, last_start, g, lam)
+    d2 = 3 + g * 2.0 - 1.5
+    d1 = 2 - 1.0  # its episode ended: no bootstrap
+    d0 = 1 + g * 1.0 - 0.5
+    want = torch.tensor([[d0 + g * lam * d1], [d1], [d2]])
+    torch.testing.assert_close(adv, want)
+    torch.testing.assert_close(ret, want + v)
+
+
+@pytest.mark.parametrize("attention", [0, 1])
+def test_same_distribution_under_slot_permutation(attention):
+    torch.manual_seed(0)
+    obs = arena_observation()
+    net = build_policy(arena_spec(attention_layers=attention, central_critic=True)).eval()
+    n, slots = obs["entities"].shape[:2]
+    perm = np.random.default_rng(0).permutation(slots)  # new slot j holds old slot perm[j]
+    moved = dict(obs)
+    moved["entities"] = obs["entities"][:, perm]
+    moved["entity_mask"] = obs["entity_mask"][:, perm]
+    moved["self_index"] = np.full(n, int(np.flatnonzero(perm == 0)[0]))
+    mask = obs["action_mask"]
+    parts = np.split(mask, [9, 42], axis=1)
+    moved["action_mask"] = np.concatenate(
+        [parts[0]] + [np.concatenate([p[:, :1], p[:, 1:][:, perm]], axis=1) for p in parts[1:]],
+        axis=1,
+    )
+    with torch.no_grad():
+        out = [net(to_tensors(o), net.initial_state(n), torch.ones(n), 3) for o in (obs, moved)]
+    (la, va, _), (lb, vb, _) = out
+    torch.testing.assert_close(va, vb, atol=1e-5, rtol=1e-5)
+    from agents.ppo.actor import distribution
+
+    pa = distribution(net, la, to_tensors(obs)).probs()
+    pb = distribution(net, lb, to_tensors(moved)).probs()
+    torch.testing.assert_close(pa[0], pb[0], atol=1e-6, rtol=1e-5)
+    for part in (1, 2):
+        torch.testing.assert_close(pa[part][:, 0], pb[part][:, 0], atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(pa[part][:, 1:][:, perm], pb[part][:, 1:], atol=1e-6, rtol=1e-5)
+
+
+def tiny_config(tmp_path, **overrides) -> PPOConfig:
+    values = dict(
+        env="fogarena", team_sizes=(1,), num_envs=16, num_steps=64, hidden=64, embed=32,
+        selfplay=False, scripted_levels=("random",), lr=1e-3, gamma=0.99,
+        reward_weights={"death": 0.0}, eval_every_minutes=0, threads=1, minutes=10,
+        run_dir=str(tmp_path / "run"), **TINY_ARENA,
+    )  # fmt: skip
+    values.update(overrides)
+    return PPOConfig(**values)
+
+
+def test_tiny_run_beats_the_random_team(tmp_path):
+    config = tiny_config(tmp_path, total_steps=80 * 1024)
+    trainer = Trainer(config)
+    trainer.run()
+    actor = Actor(trainer.net, "ppo", generator=torch.Generator().manual_seed(0))
+    winners, seats = play_games(actor, "random", 40, seed=123, team_size=1, **TINY_ARENA)
+    result = match_result("ppo", "random", winners, seats)
+    assert result.interval[0] > 0.5, str(result)
+    # the untrained policy does not: the run learned it
+    fresh = Actor(build_policy(trainer.spec), "fresh", generator=torch.Generator().manual_seed(0))
+    w0, s0 = play_games(fresh, "random", 40, seed=123, team_size=1, **TINY_ARENA)
+    assert match_result("fresh", "random", w0, s0).score < result.score
+
+
+def selfplay_config(tmp_path, **overrides) -> PPOConfig:
+    values = dict(
+        team_sizes=(2, 1), num_envs=4, num_steps=16, selfplay=True, scripted_fraction=0.5,
+        scripted_levels=("random", "easy"), snapshot_every=1, gru=True, central_critic=True,
+        total_steps=4 * 16 * 12,
+    )  # fmt: skip
+    values.update(overrides)
+    return tiny_config(tmp_path, **values)
+
+
+def test_resume_is_exact(tmp_path):
+    whole = Trainer(selfplay_config(tmp_path / "a"))
+    whole.run()
+    first = Trainer(selfplay_config(tmp_path / "b", max_updates=2))
+    first.run()
+    second = Trainer.resume(first.run_dir, max_updates=0)
+    assert second.update == 2 and len(second.pool) == 3
+    second.run()
+    assert second.update == whole.update == 4
+    for (k, a), b in zip(whole.net.state_dict().items(), second.net.state_dict().values(),
+                         strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+    assert whole.pool.to_dict() == second.pool.to_dict()
+    assert whole.agent_steps == second.agent_steps
+    for sa, sb in zip(whole.sources, second.sources, strict=True):
+        assert sa.batch.state_hash() == sb.batch.state_hash()
+
+
+def test_pool_and_ratings_survive_resume(tmp_path):
+    config = selfplay_config(tmp_path, max_updates=1, eval_games=2, eval_levels=("random", "easy"),
+                             calibration_games=2, gru=False)  # fmt: skip
+    trainer = Trainer(config)
+    trainer.iterate()
+    out = trainer.evaluate()
+    assert set(out["matches"]) == {"random", "easy"} and "ordinal" in out["rating"]
+    trainer.save()
+    back = Trainer.resume(trainer.run_dir)
+    assert back.ratings.to_dict() == trainer.ratings.to_dict()
+    assert back.pool.to_dict() == trainer.pool.to_dict()
+    assert back.history == trainer.history
+    net, spec, meta = ckpt.load_policy(tmp_path / "run" / "networks" / f"{out['name']}.safetensors")
+    assert spec == trainer.spec and meta["evaluation"]["name"] == out["name"]
+
+
+def test_gymnasium_envs(tmp_path):
+    arena = GymSource("simarena/FogArena-v0", 2, env_options={"team_size": 2, "time_limit": 20,
+                                                              "opponent": "easy"})  # fmt: skip
+    assert arena.mode == "arena" and arena.num_agents == 4
+    assert arena.spec().layout() == arena_spec().layout()  # one policy plays both
+    config = PPOConfig(env="simarena/FogArena-v0", env_options={"team_size": "2",
+                       "time_limit": "20"}, num_envs=2, num_steps=16, max_updates=2,
+                       hidden=32, embed=16, run_dir=str(tmp_path / "g"), threads=1)  # fmt: skip
+    trainer = Trainer(config)
+    trainer.run()
+    assert trainer.agent_steps == 2 * 16 * 4
+    cart = Trainer(PPOConfig(env="CartPole-v1", num_envs=2, num_steps=32, max_updates=2,
+                             run_dir=str(tmp_path / "c"), threads=1))  # fmt: skip
+    cart.run()
+    assert cart.spec.kind == "mlp" and cart.agent_steps == 128
+
+
+def test_bad_inputs(tmp_path):
+    cart = Trainer(PPOConfig(env="CartPole-v1", num_envs=1, num_steps=8, max_updates=1,
+                             run_dir=str(tmp_path / "c"), threads=1))  # fmt: skip
+    path = save_policy(tmp_path / "cart.safetensors", cart.net, cart.spec, cart.config, {})
+    with pytest.raises(CheckpointError, match="another env or observation layout"):
+        ckpt.load_policy(path, expected=arena_spec())
+    with pytest.raises(CheckpointError, match="policy file"):
+        Trainer.resume(path)
+    other = save_checkpoint(tmp_path / "az.safetensors", module_tensors("net", cart.net),
+                            {"agent": "alphazero"})  # fmt: skip
+    with pytest.raises(CheckpointError, match="not 'ppo'"):
+        ckpt.load_policy(other)
+    with pytest.raises(ValueError, match="max_team"):
+        PPOConfig(team_sizes=(3,), max_team=2).validate()
+    small = Actor(build_policy(arena_spec(max_team=2)))
+    with pytest.raises(ValueError, match="cannot play a team of 3"):
+        play_games(small, "random", 2, 0, team_size=3, **TINY_ARENA)
+    with pytest.raises(ValueError, match="Discrete and MultiDiscrete"):
+        GymSource("Pendulum-v1", 1)
+    with pytest.raises(ValueError, match="scripted level"):
+        PPOConfig(scripted_levels=("expert",)).validate()
+    with pytest.raises(ValueError, match="unknown reward components"):
+        ArenaSource(1, 1, lambda rng: "random", reward_weights={"gold": 1.0})
+    with pytest.raises(ValueError, match="unknown scripted level"):
+        play_games("random", "expert", 2, 0)
+
+
+def test_exploiter_trains_against_a_main_league(tmp_path):
+    main = Trainer(selfplay_config(tmp_path / "main", max_updates=2, gru=False))
+    main.run()
+    config = selfplay_config(
+        tmp_path / "x",
+        max_updates=1,
+        gru=False,
+        scripted_fraction=0.0,
+        league_role="main_exploiter",
+        league_from=str(main.run_dir),
+    )
+    exploiter = Trainer(config)  # fmt: skip
+    roles = [s.role for s in exploiter.pool.snapshots.values()]
+    assert roles.count("main") == len(main.pool) and roles[-1] == "main_exploiter"
+    picked = {exploiter._pick_opponent(np.random.default_rng(i)) for i in range(50)}
+    mains = {f"policy:{s.id}" for s in exploiter.pool.snapshots.values() if s.role == "main"}
+    assert picked <= mains  # never itself, never "latest"
+    exploiter.run()
+    with pytest.raises(ValueError, match="league_from"):
+        PPOConfig(league_role="main_exploiter").validate()
+
+
+def board_config(tmp_path, **overrides) -> PPOConfig:
+    values = dict(
+        env="board:connect4", num_envs=8, num_steps=16, hidden=32, selfplay=True,
+        scripted_fraction=0.5, snapshot_every=1, eval_every_minutes=0, threads=1,
+        run_dir=str(tmp_path / "run"), total_steps=4 * 8 * 16, eval_games=4,
+        calibration_games=4,
+    )  # fmt: skip
+    values.update(overrides)
+    return PPOConfig(**values)
+
+
+def test_connect4_selfplay_and_resume(tmp_path):
+    whole = Trainer(board_config(tmp_path / "a"))
+    whole.run()
+    assert whole.spec.kind == "mlp" and len(whole.pool) == 5
+    assert {"random", "greedy", "policy:latest"} & set(whole.episodes)
+    first = Trainer(board_config(tmp_path / "b", max_updates=2))
+    first.run()
+    second = Trainer.resume(first.run_dir, max_updates=0)
+    second.run()
+    for a, b in zip(whole.net.state_dict().values(), second.net.state_dict().values(),
+                    strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+    out = second.evaluate()  # the existing match runner, Wilson interval, ratings
+    assert set(out["matches"]) == {"random", "greedy"}
+    assert out["matches"]["random"]["games"] == second.config.eval_games

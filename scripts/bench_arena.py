@@ -1,5 +1,12 @@
-"""FogArena benchmarks: the vectorized core, the PettingZoo env beside PettingZoo's
-Knights-Archers-Zombies, replay playback, and the scripted-level ladder.
+"""FogArena benchmarks: the vectorized core (bare, and with observations), the
+PettingZoo env beside PettingZoo's Knights-Archers-Zombies (its default 4 agents, and 5
+archers + 5 knights: 10 agents like a 5v5), replay playback, and the scripted ladder.
+
+Counting: an agent-step is one agent acting in one step. The core counts the 10 heroes
+of each arena still playing (finished arenas wait for their restart and are not
+counted), and also reports live hero-steps (heroes alive); the env counts FogArena's
+live heroes (dead ones stay in ``env.agents`` but do not act) and KAZ's agents (it
+removes its dead). Resets are inside the timed loops for every env, the first included.
 
 Measured as ``../shared/MEASURING.md`` asks: warm-up first (Numba kernels load from the
 on-disk cache: compile time is out), at least 5 timed repeats with median, min and max;
@@ -44,49 +51,106 @@ class Config(BenchConfig):
     """Arenas per core call."""
 
 
-def bench_core(cfg: Config) -> dict:
-    from sim.arena import ArenaBatch, ArenaConfig
+def _random_action_pool(batch, rng: np.random.Generator, size: int = 64) -> list[np.ndarray]:
+    """Random moves and random target units (impossible ones are no-ops in the core)."""
     from sim.arena.config import NUM_UNITS
 
-    batch = ArenaBatch(cfg.arenas, ArenaConfig(team_sizes=(5, 5), fog=True), seed=0)
-    rng = np.random.default_rng(0)
     pool = []
-    for _ in range(64):  # random moves and targets (impossible ones are no-ops)
+    for _ in range(size):
         a = batch.noop_actions()
         a[..., 0] = rng.integers(0, 9, a.shape[:2])
         a[..., 1:] = rng.integers(-1, NUM_UNITS, a.shape[:2] + (2,))
         pool.append(a)
+    return pool
+
+
+def _time_core(batch, pool, steps: int, rng, observer=None) -> tuple[float, float, float]:
+    """(seconds, arena-steps of arenas still playing, live hero-steps) of ``steps`` ticks;
+    finished arenas restart every 100 ticks (the restarts are timed too)."""
+    from sim.arena.config import F_ALIVE, NUM_HEROES
+
+    arenas = heroes = 0
+    t = time.perf_counter()
+    for i in range(steps):
+        live = ~batch.done
+        arenas += int(live.sum())
+        heroes += int(batch.ui[live, :NUM_HEROES, F_ALIVE].sum())
+        batch.step(pool[i % len(pool)], check=False)
+        if observer is not None:
+            observer.compute(batch)
+        if i % 100 == 99 and batch.done.any():  # keep the arenas playing
+            batch.reset(int(rng.integers(1 << 30)), arenas=np.flatnonzero(batch.done))
+    return time.perf_counter() - t, arenas, heroes
+
+
+def bench_core(cfg: Config) -> dict:
+    """The bare core, then the core with every hero's observation and masks (as a
+    batched trainer uses it), alternating A B A B."""
+    from sim.arena import ArenaBatch, ArenaConfig, Observer
+    from sim.arena.config import NUM_HEROES
+
+    config = ArenaConfig(team_sizes=(5, 5), fog=True)
+    batch = ArenaBatch(cfg.arenas, config, seed=0)
+    observer = Observer(cfg.arenas, config.map_size)
+    rng = np.random.default_rng(0)
+    pool = _random_action_pool(batch, rng)
     steps = 200 if cfg.quick else 1000
-    batch.step(pool[0])  # warm-up (kernels from the cache)
-    samples = []
+    _time_core(batch, pool, 20, rng, observer)  # warm-up (kernels from the cache)
+    core, live, with_obs = [], [], []
     for _ in range(cfg.repeats):
-        batch.reset(int(rng.integers(1 << 30)))
-        t = time.perf_counter()
-        for i in range(steps):
-            batch.step(pool[i % 64], check=False)
-            if i % 100 == 99 and batch.done.any():  # keep every arena playing
-                batch.reset(int(rng.integers(1 << 30)), arenas=np.flatnonzero(batch.done))
-        dt = time.perf_counter() - t
-        samples.append(steps * cfg.arenas * 10 / dt)
-    out = {"agent_steps_per_s": summary(samples), "arenas": cfg.arenas, "steps": steps}
-    log(cfg, f"core 5v5 fog: {out['agent_steps_per_s']['median']:,.0f} agent-steps/s")
+        for obs in (None, observer):
+            batch.reset(int(rng.integers(1 << 30)))
+            dt, arenas, heroes = _time_core(batch, pool, steps, rng, obs)
+            if obs is None:
+                core.append(arenas * NUM_HEROES / dt)
+                live.append(heroes / dt)
+            else:
+                with_obs.append(arenas * NUM_HEROES / dt)
+    out = {
+        "agent_steps_per_s": summary(core),
+        "live_hero_steps_per_s": summary(live),
+        "with_observations_agent_steps_per_s": summary(with_obs),
+        "arenas": cfg.arenas,
+        "steps": steps,
+        "counting": "agent-steps: 10 heroes per arena still playing, per tick; "
+        "live hero-steps: heroes alive at the tick",
+    }
+    log(
+        cfg,
+        f"core 5v5 fog: {out['agent_steps_per_s']['median']:,.0f} agent-steps/s "
+        f"({out['live_hero_steps_per_s']['median']:,.0f} live hero-steps/s); with "
+        f"observations {out['with_observations_agent_steps_per_s']['median']:,.0f}",
+    )
     return out
 
 
-def _run_parallel(env, steps: int, seed: int) -> float:
-    """Agent-steps per second of a random-action loop (same loop for both envs)."""
-    env.reset(seed=seed)
+def _live_fogarena(env, agents) -> int:
+    """Agents of FogArena that act this step: the heroes alive (dead ones stay in
+    ``env.agents`` but their actions are ignored)."""
+    from sim.arena.config import F_ALIVE
+
+    ui = env.unwrapped.core.batch.ui[0]
+    return sum(int(ui[env.unwrapped.hero_of[a], F_ALIVE]) for a in agents)
+
+
+def _run_parallel(env, steps: int, seed: int, live=None) -> tuple[float, int]:
+    """(agent-steps per second, resets) of a random-action loop, the same for every env.
+
+    Resets are timed, the first one included; ``live(env, agents)`` counts the agents
+    that act in a step (default: all those in ``env.agents``; KAZ removes its dead)."""
     for a in env.possible_agents:
         env.action_space(a).seed(seed)
-    count = 0
+    count = resets = 0
     t = time.perf_counter()
+    env.reset(seed=seed)
     for _ in range(steps):
         if not env.agents:
             env.reset()
+            resets += 1
         actions = {a: env.action_space(a).sample() for a in env.agents}
+        count += len(actions) if live is None else live(env, actions)
         env.step(actions)
-        count += len(actions)
-    return count / (time.perf_counter() - t)
+    return count / (time.perf_counter() - t), resets
 
 
 def bench_env(cfg: Config) -> dict:
@@ -94,31 +158,47 @@ def bench_env(cfg: Config) -> dict:
 
     from envs.arena import fogarena_v0
 
-    ours = fogarena_v0.parallel_env(team_size=5)
-    kaz = knights_archers_zombies_v11.parallel_env(obs_method="vector")
+    envs = {
+        "fogarena": (fogarena_v0.parallel_env(team_size=5), _live_fogarena),
+        "kaz": (knights_archers_zombies_v11.parallel_env(obs_method="vector"), None),
+        "kaz10": (
+            knights_archers_zombies_v11.parallel_env(
+                obs_method="vector", num_archers=5, num_knights=5
+            ),
+            None,
+        ),
+    }
     steps = 300 if cfg.quick else 1500
-    _run_parallel(ours, 50, 0)  # warm-up
-    _run_parallel(kaz, 50, 0)
-    a_s, b_s, ratios = [], [], []
-    for r in range(cfg.repeats):
-        a = _run_parallel(ours, steps, r)
-        b = _run_parallel(kaz, steps, r)
-        a_s.append(a)
-        b_s.append(b)
-        ratios.append(a / b)
+    for env, live in envs.values():  # warm-up
+        _run_parallel(env, 50, 0, live)
+    rates: dict[str, list[float]] = {k: [] for k in envs}
+    resets: dict[str, int] = dict.fromkeys(envs, 0)
+    for r in range(cfg.repeats):  # A B C A B C ...
+        for name, (env, live) in envs.items():
+            rate, k = _run_parallel(env, steps, r, live)
+            rates[name].append(rate)
+            resets[name] += k
+    ours = np.array(rates["fogarena"])
     out = {
-        "fogarena_agent_steps_per_s": summary(a_s),
-        "kaz_agent_steps_per_s": summary(b_s),
-        "ratio": summary(ratios),
+        "fogarena_agent_steps_per_s": summary(rates["fogarena"]),
+        "kaz_agent_steps_per_s": summary(rates["kaz"]),
+        "kaz10_agent_steps_per_s": summary(rates["kaz10"]),
+        "ratio": summary(list(ours / np.array(rates["kaz"]))),
+        "ratio_kaz10": summary(list(ours / np.array(rates["kaz10"]))),
+        "resets": resets,
         "steps": steps,
+        "counting": "agent-steps: agents that act (FogArena: heroes alive; KAZ: its live "
+        "agents); resets timed, the first included",
         "peer": "pettingzoo.butterfly.knights_archers_zombies_v11"
-        '.parallel_env(obs_method="vector")',
+        '.parallel_env(obs_method="vector") (2 archers, 2 knights) and with '
+        "num_archers=5, num_knights=5",
     }
     log(
         cfg,
         f"env: fogarena {out['fogarena_agent_steps_per_s']['median']:,.0f}, KAZ "
-        f"{out['kaz_agent_steps_per_s']['median']:,.0f} agent-steps/s, ratio "
-        f"{out['ratio']['median']:.2f}x",
+        f"{out['kaz_agent_steps_per_s']['median']:,.0f}, KAZ 5+5 "
+        f"{out['kaz10_agent_steps_per_s']['median']:,.0f} agent-steps/s; ratios "
+        f"{out['ratio']['median']:.2f}x, {out['ratio_kaz10']['median']:.2f}x; resets {resets}",
     )
     return out
 

@@ -8,7 +8,8 @@ Examples::
 
 Headless (``SDL_VIDEODRIVER=dummy``, or ``--video``), frames go to an mp4 (imageio) under
 ``runs/arena-<timestamp>/``, beside the replay file of a recorded match; the script
-prints where it wrote.
+prints where it wrote. Bad options or a missing or malformed replay file end it with a
+one-line ``error: ...`` on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -55,16 +56,39 @@ class Config:
     """Folder for the files (default: runs/arena-<timestamp>/)."""
 
 
+def fail(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
 def main(cfg: Config) -> None:
+    try:
+        run(cfg)
+    except ValueError as e:  # ReplayError included
+        fail(str(e))
+
+
+def run(cfg: Config) -> None:
     from envs.arena.render import play_replay
     from sim.arena import ArenaBatch, ArenaConfig, ScriptedTeams
-    from sim.arena.replay import ReplayError, save_replay
+    from sim.arena.replay import save_replay
 
+    if cfg.view not in (None, 0, 1):
+        raise ValueError(f"--view must be 0 or 1 (omit it for the spectator view), got {cfg.view}")
+    if not cfg.speed > 0:
+        raise ValueError(f"--speed must be a positive number, got {cfg.speed}")
+    if cfg.max_frames is not None and cfg.max_frames < 1:
+        raise ValueError(f"--max-frames must be at least 1, got {cfg.max_frames}")
+    if cfg.replay is not None and not cfg.replay.is_file():
+        raise ValueError(f"replay file {str(cfg.replay)!r} does not exist")
     headless = os.environ.get("SDL_VIDEODRIVER") == "dummy"
     out = cfg.out or ROOT / "runs" / f"arena-{time.strftime('%Y%m%d-%H%M%S')}"
     replay = cfg.replay
     if replay is None:
-        sizes = (cfg.team_size, cfg.enemy_team_size or cfg.team_size)
+        sizes = (
+            cfg.team_size,
+            cfg.team_size if cfg.enemy_team_size is None else cfg.enemy_team_size,
+        )
         config = ArenaConfig(team_sizes=sizes, time_limit=cfg.time_limit)
         batch = ArenaBatch(1, config, seed=cfg.seed)
         teams = ScriptedTeams(batch, (cfg.team0, cfg.team1))
@@ -80,13 +104,10 @@ def main(cfg: Config) -> None:
         print(f"match: {cfg.team0} vs {cfg.team1}, {len(actions)} ticks, {result}")
         print(f"wrote replay {replay}")
     video = out / "match.mp4" if (headless or cfg.video) else None
-    try:
-        res = play_replay(
-            replay, speed=cfg.speed, team=cfg.view, record=video, display=not headless,
-            max_frames=cfg.max_frames,
-        )  # fmt: skip
-    except ReplayError as e:
-        raise SystemExit(f"error: {e}") from None
+    res = play_replay(
+        replay, speed=cfg.speed, team=cfg.view, record=video, display=not headless,
+        max_frames=cfg.max_frames,
+    )  # fmt: skip
     print(f"played {res['frames']} frames in {res['seconds']:.1f} s")
     if video is not None:
         print(f"wrote video {video}")

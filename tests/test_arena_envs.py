@@ -19,8 +19,10 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test  # n
 
 import envs  # noqa: E402, F401
 from envs.arena import fogarena_v0  # noqa: E402
+from envs.arena.raw import shaped_rewards  # noqa: E402
 from envs.arena.render import play_replay  # noqa: E402
-from sim.arena.replay import ReplayError, load_replay  # noqa: E402
+from sim.arena.config import F_ABL_CD, F_HP, F_LEVEL, F_X, F_Y, REWARD_COMPONENTS  # noqa: E402
+from sim.arena.replay import VERSION, ReplayError, load_replay, save_replay  # noqa: E402
 
 # Dict observations and tuple masks draw PettingZoo's generic advice.
 pytestmark = [
@@ -88,7 +90,7 @@ def test_strict_and_lenient_illegal_actions():
     bad = {"team0_hero0": np.array([0, 33, 0])}
     with pytest.raises(ValueError, match="out of range"):
         strict.step(bad)
-    masked = {"team0_hero0": np.array([0, 5, 0])}  # an enemy hero not in range at start
+    masked = {"team0_hero0": np.array([0, 5, 0])}  # slot 4: an ally slot, empty in a 1v1
     with pytest.raises(ValueError, match="illegal attack 5 for team0_hero0"):
         strict.step(masked)
     assert strict.state_hash() == h
@@ -129,13 +131,46 @@ def test_bad_options_errors():
         gymnasium.make("simarena/FogArena-v0", opponent="godlike")
 
 
-def test_zero_sum_and_team_spirit():
-    env = fogarena_v0.parallel_env(team_size=2, time_limit=3, zero_sum=True)
+def test_zero_sum_and_team_spirit_by_hand():
+    """2v3, team spirit 0.3: hero 0 dealt 100 hp to heroes, hero 6 made a last hit."""
+    env = fogarena_v0.parallel_env(team_size=2, enemy_team_size=3, team_spirit=0.3)
     env.reset(seed=0)
-    env.core.batch.ui[0, 18, 6] -= 50  # team 1's base tower: team 0 wins at the limit
+    comp = env.core.batch.comp[0]
+    comp[:] = 0
+    comp[0, REWARD_COMPONENTS.index("damage")] = 100  # 0.2 at weight 0.002
+    comp[6, REWARD_COMPONENTS.index("last_hit")] = 1  # 0.16
+    # blended: team 0 (0.17, 0.03) sums 0.2; team 1 (0.016, 0.128, 0.016) sums 0.16;
+    # zero-sum: team 0 heroes less 0.36 / 4, team 1 heroes less 0.36 / 6
+    got = env.core.shaped_rewards()
+    want = {0: 0.08, 1: -0.06, 5: -0.044, 6: 0.068, 7: -0.044}
+    for h, r in want.items():
+        assert got[h] == pytest.approx(r), h
+    assert got.sum() == pytest.approx(0.0)
+    env.core.zero_sum = False
+    got = env.core.shaped_rewards()
+    for h, r in {0: 0.17, 1: 0.03, 5: 0.016, 6: 0.128, 7: 0.016}.items():
+        assert got[h] == pytest.approx(r), h
+
+
+def test_zero_sum_holds_for_unequal_teams_and_the_win_is_not_doubled():
+    w = np.array([0.002, 0.16, 1.0, -1.0, 0.001, 5.0])
+    rng = np.random.default_rng(0)
+    comp = rng.integers(0, 3, (50, 10, 6)).astype(np.float32)
+    for sizes in ((2, 3), (1, 5), (4, 4)):
+        out = shaped_rewards(comp, w, sizes, 0.3, True)
+        assert np.allclose(out.sum(-1), 0.0)
+    # a win between equal teams is zero-sum already: it keeps its size
+    win = np.zeros((10, 6), dtype=np.float32)
+    win[:3, 5], win[5:8, 5] = 1, -1
+    out = shaped_rewards(win, w, (3, 3), 0.3, True)
+    assert np.allclose(out[:3], 5.0) and np.allclose(out[5:8], -5.0)
+    # played out: 2v3, team 0 wins at the time limit; every step sums to 0
+    env = fogarena_v0.parallel_env(team_size=2, enemy_team_size=3, time_limit=3)
+    env.reset(seed=0)
+    env.core.batch.ui[0, 18, F_HP] -= 50  # team 1's base tower: team 0 wins at the limit
     while env.agents:
         _, rew, *_ = env.step(noop(env))
-    assert sum(rew.values()) == pytest.approx(0.0)
+        assert sum(rew.values()) == pytest.approx(0.0)
     assert rew["team0_hero0"] > 0 > rew["team1_hero0"]
 
 
@@ -195,7 +230,7 @@ def test_replay_roundtrip_render_and_malformed_files(tmp_path):
     with pytest.raises(ReplayError, match="needs arrays"):
         load_replay(tmp_path / "nometa.npz")
     _, seed, actions, _ = load_replay(path)
-    meta = {"format": "fogarena-replay", "version": 1, "config": {"team_sizes": [2, 2]}}
+    meta = {"format": "fogarena-replay", "version": VERSION, "config": {"team_sizes": [2, 2]}}
     np.savez(tmp_path / "noseed.npz", meta=np.array(json.dumps(meta)), actions=actions)
     with pytest.raises(ReplayError, match="seed"):
         load_replay(tmp_path / "noseed.npz")
@@ -210,3 +245,80 @@ def test_replay_roundtrip_render_and_malformed_files(tmp_path):
         load_replay(tmp_path / "shape.npz")
     with pytest.raises(ValueError, match="speed"):
         play_replay(path, speed=0, display=False)
+    for bad_seed in (True, 1 << 63, "3"):
+        meta["seed"] = bad_seed
+        np.savez(tmp_path / "seed.npz", meta=np.array(json.dumps(meta)), actions=actions)
+        with pytest.raises(ReplayError, match="seed must be an integer"):
+            load_replay(tmp_path / "seed.npz")
+
+
+def test_a_tampered_replay_is_reported_as_diverged(tmp_path):
+    env = fogarena_v0.parallel_env(team_size=1, time_limit=30)
+    env.reset(seed=2)
+    rng = np.random.default_rng(0)
+    while env.agents:
+        env.step({a: env.action_space(a).sample() for a in env.agents})
+    path = env.save_replay(tmp_path / "ok.npz")
+    config, seed, actions, final_hash = load_replay(path)
+    assert play_replay(path, display=False)["hash_ok"] is True
+    tampered = actions.copy()
+    tampered[5:, 0, 0] = rng.integers(1, 9, len(tampered) - 5)  # other moves from tick 5
+    bad = save_replay(tmp_path / "bad.npz", config, seed, tampered, final_hash)
+    with pytest.raises(ReplayError, match="diverged"):
+        play_replay(bad, display=False)
+    other_seed = save_replay(tmp_path / "seed.npz", config, seed + 1, actions, final_hash)
+    with pytest.raises(ReplayError, match="diverged"):
+        play_replay(other_seed, display=False)
+
+
+def test_team_view_panel_hides_what_the_team_does_not_see():
+    from envs.arena.render import ArenaRenderer
+
+    env = fogarena_v0.parallel_env(team_size=1, creeps=False)
+    env.reset(seed=0)
+    b = env.core.batch
+    assert b.vis[0, 0, 5] == 0  # the enemy hero starts out of sight
+    r = ArenaRenderer(b.map)
+    before = r.draw(b, team=0)
+    spectator = r.draw(b)
+    b.ui[0, 5, F_HP] = 100
+    b.ui[0, 5, F_LEVEL] = 7
+    b.ui[0, 5, F_ABL_CD] = 20
+    b.ui[0, 15, F_HP] = 1000  # team 1's top tower, unseen
+    assert np.array_equal(r.draw(b, team=0), before)
+    assert not np.array_equal(r.draw(b), spectator)
+    x, y = int(b.ui[0, 5, F_X]), int(b.ui[0, 5, F_Y])
+    assert (x, y) != (0, 0)
+
+
+def test_render_team_is_checked():
+    for bad in (2, True, "0"):
+        with pytest.raises(ValueError, match="render_team"):
+            fogarena_v0.parallel_env(render_team=bad)
+        with pytest.raises(ValueError, match="render_team"):
+            gymnasium.make("simarena/FogArena-v0", render_team=bad)
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"team0": "godlike"}, "unknown scripted level"),
+        ({"team_size": 7}, "team_sizes"),
+        ({"view": 3}, "--view"),
+        ({"speed": 0.0}, "--speed"),
+        ({"replay": "none.npz"}, "does not exist"),
+    ],
+)
+def test_watch_arena_bad_input_exits_2_with_one_line(kwargs, words, tmp_path, capsys, monkeypatch):
+    import importlib
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[1] / "scripts"))
+    mod = importlib.import_module("watch_arena")
+    if "replay" in kwargs:
+        kwargs["replay"] = tmp_path / kwargs["replay"]
+    with pytest.raises(SystemExit) as e:
+        mod.main(mod.Config(out=tmp_path, time_limit=5, **kwargs))
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and words in err and err.count("\n") == 1

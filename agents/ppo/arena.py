@@ -21,7 +21,7 @@ import torch
 
 from agents.ppo.actor import Actor
 from agents.ppo.network import PolicySpec
-from envs.arena.raw import DEFAULT_REWARD_WEIGHTS, NVEC
+from envs.arena.raw import DEFAULT_REWARD_WEIGHTS, NVEC, shaped_rewards
 from sim.arena import ArenaBatch, ArenaConfig, Observer, ScriptedTeams
 from sim.arena.config import MAX_TEAM, NUM_HEROES, REWARD_COMPONENTS, ROLE_NAMES
 from sim.arena.observe import GRID_CHANNELS, GRID_SIZE, NUM_FEATURES, NUM_GLOBALS_OBS, NUM_SLOTS
@@ -75,25 +75,6 @@ def hero_obs(
         "self_index": np.zeros(len(arenas), dtype=np.int64),
         "action_mask": mask,
     }
-
-
-def shaped_rewards(
-    comp: np.ndarray, weights: np.ndarray, sizes: tuple[int, int], tau: float, zero_sum: bool
-) -> np.ndarray:
-    """(A, 10) shaped rewards as :class:`envs.arena.raw.ArenaCore` computes them, for a
-    whole batch, with team spirit ``tau``."""
-    raw = comp.astype(np.float64) @ weights
-    out = np.zeros_like(raw)
-    means = []
-    for t in range(2):
-        sl = slice(t * MAX_TEAM, t * MAX_TEAM + sizes[t])
-        team_mean = raw[:, sl].mean(1, keepdims=True)
-        out[:, sl] = (1.0 - tau) * raw[:, sl] + tau * team_mean
-        means.append(out[:, sl].mean(1, keepdims=True))
-    if zero_sum:
-        out[:, :MAX_TEAM] -= means[1]
-        out[:, MAX_TEAM:] -= means[0]
-    return out
 
 
 def reward_weight_vector(reward_weights: dict[str, float] | None) -> np.ndarray:

@@ -19,9 +19,16 @@ creeps, towers (and flare) see**, and every observation is built from that alone
 their roles (by default the first n of carry, tank, support, mage, scout).
 
 **A dead hero stays in ``agents``** until the match ends (it is neither terminated nor
-truncated): its observation has ``alive = 0`` in slot 0, with its respawn timer, placed
-at its spawn by the core; its action mask allows only 0 in every part, any action it
-sends is ignored, and it keeps receiving its (team-blended) reward.
+truncated): its observation has ``alive = 0`` in slot 0, with its respawn timer (the
+ticks until it is back, over 200), placed at its spawn by the core; its action mask
+allows only 0 in every part, any action it sends is ignored, and it keeps receiving its
+(team-blended) reward. The observation after its last dead tick shows it alive at its
+spawn with full hp, its masks open.
+
+Units that fall in the same tick fall together (a mutual kill kills both); a hero
+credited with a kill gets it even if it fell in that tick, experience goes only to
+heroes still standing. Kill and last-hit credit go to the hero that dealt the unit the
+most damage in the tick of its last hero damage.
 
 ## Action Space
 
@@ -31,7 +38,9 @@ The ability is cast if possible, else the attack is made, else the move; an atta
 order on a target in range holds position while the attack recharges.
 
 ``obs["action_mask"]`` is a tuple of three int8 masks, one per part, as
-``MultiDiscrete.sample(mask=...)`` takes them. ``illegal_action="lenient"`` (the
+``MultiDiscrete.sample(mask=...)`` takes them. They are exact for the next step: the
+tick's timers (cooldowns, stun, respawn) run down at the end of a step, before the
+observation is made. ``illegal_action="lenient"`` (the
 default, so that unmasked samplers such as PettingZoo's seed test run) turns each masked
 part into 0, a no-op; ``"strict"`` raises ValueError naming the agent, the part and the
 allowed values, and leaves the env unchanged.
@@ -47,11 +56,20 @@ A dict ``{"observation": {...}, "action_mask": (move, attack, ability)}``:
   memory age, in-attack-range and ability-target flags;
 * ``entity_mask``: ``Box(0, 1, (32,), int8)``, which slots hold an entity. Enemy heroes
   out of sight fill their slot only with ``memory=True``, at their last-seen place with
-  ``visible = 0`` and the memory's age;
+  ``visible = 0`` and the memory's age.
+
+  **What an agent learns of enemies out of sight.** A remembered enemy hero shows what
+  its team saw last: position, hp, max hp and level at that tick; its cooldowns and stun
+  read 0 (unknown). Public at all times: roles (the rosters), deaths (an enemy hero's
+  ``alive`` flag and respawn timer are live, as the kill counts reveal deaths anyway),
+  and enemy structures' places and whether they stand; their hp is as last seen by the
+  team (refreshed whenever seen, also with ``memory=False``). Nothing else of the enemy
+  reaches an observation, nor the team view of the renderer;
 * ``grid``: ``Box(0, 1, (4, 15, 15), float32)``, the 15x15 cells around the hero:
   wall, bush, seen by the team now (the fog), off the map;
 * ``globals``: ``Box(0, 1, (12,), float32)``, time, team sizes, structure health,
-  kills, next wave, heroes alive, own level, fog on, own flare active.
+  kills, next wave (ticks until the next creep wave over the wave period, capped at 1;
+  1 when creeps are off), heroes alive, own level, fog on, own flare active.
 
 ## Rewards
 
@@ -59,8 +77,14 @@ A weighted sum of named per-tick components in the manner of OpenAI Five
 (``reward_weights`` overrides :data:`DEFAULT_REWARD_WEIGHTS`): ``damage`` (hp dealt to
 enemy heroes), ``last_hit`` (creeps), ``kill``, ``death``, ``structure`` (hp dealt to
 towers and core), ``win`` (+1 / -1 at the end). Then the team spirit ``tau`` blends
-each hero's reward with its team's mean, ``(1 - tau) r_i + tau mean_team(r)``, and
-with ``zero_sum=True`` each hero's reward has the enemy team's mean subtracted.
+each hero's reward with its team's mean, ``(1 - tau) r_i + tau mean_team(r)``. With
+``zero_sum=True`` (the default) each hero of a team of ``n`` then has ``T / (2 n)``
+subtracted, ``T`` the step's total over both teams: each team's total becomes half the
+difference of the two teams' totals, so the rewards of a step sum to 0 for any team
+sizes (2v3 included), differences between teammates are kept, and what is already
+zero-sum between equal teams (the win, a credited kill against its death) keeps its
+size rather than doubling. :func:`envs.arena.raw.shaped_rewards` computes it for a
+batch.
 ``env.unwrapped.reward_components()`` gives this step's raw amounts.
 
 ## Episode End
@@ -82,7 +106,9 @@ version (PettingZoo's ``parallel_to_aec``). ``render_mode``: ``"human"`` or
 
 ## Version History
 
-* v0: Initial version.
+* v0: Initial version (review fixes before any release: simultaneous deaths, mirrored
+  navigation, no leaks through remembered enemies, zero-sum for unequal teams, exact
+  masks; replay files are version 2).
 """
 
 from __future__ import annotations

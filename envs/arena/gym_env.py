@@ -15,13 +15,14 @@ from envs.arena.raw import (
     ArenaCore,
     check_choice,
 )
+from envs.arena.render import RenderMixin
 from sim.arena.config import MAX_TEAM, NUM_HEROES, ArenaConfig
 from sim.arena.match import ScriptedTeams
 from sim.arena.observe import GRID_CHANNELS, GRID_SIZE, NUM_FEATURES, NUM_GLOBALS_OBS, NUM_SLOTS
 from sim.arena.scripted import LEVELS
 
 
-class FogArenaEnv(gymnasium.Env):
+class FogArenaEnv(RenderMixin, gymnasium.Env):
     """A whole FogArena team (1 to 5 heroes) against a scripted team.
 
     ## Description
@@ -48,7 +49,8 @@ class FogArenaEnv(gymnasium.Env):
     ## Rewards
 
     The mean over the team's heroes of the PettingZoo env's shaped reward (weights,
-    ``zero_sum``; team spirit does not change a team mean).
+    ``zero_sum``: the team's share of half the difference of the teams' totals; team
+    spirit does not change a team mean).
 
     ## Episode End
 
@@ -61,7 +63,8 @@ class FogArenaEnv(gymnasium.Env):
     ``learner_team`` (0 or 1), ``time_limit`` (3000), ``fog``, ``memory``, ``creeps``,
     ``illegal_action`` (``"lenient"``, the default: masked parts become no-ops;
     ``"strict"``: ValueError, env unchanged), ``reward_weights``, ``zero_sum`` (True),
-    ``render_mode`` (``"human"``, ``"rgb_array"``), ``render_team`` (None = spectator).
+    ``render_mode`` (``"human"``, ``"rgb_array"``), ``render_team`` (None = spectator, 0
+    or 1: that team's fogged view).
     All randomness (the rules' and the scripted team's) follows ``reset(seed=...)``.
 
     ## Version History
@@ -91,6 +94,8 @@ class FogArenaEnv(gymnasium.Env):
         check_choice("learner_team", learner_team, (0, 1))
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
+        if render_team is not None and (isinstance(render_team, bool) or render_team not in (0, 1)):
+            raise ValueError(f"render_team must be None (spectator), 0 or 1, got {render_team!r}")
         other = team_size if opponent_size is None else opponent_size
         sizes = (team_size, other) if learner_team == 0 else (other, team_size)
         config = ArenaConfig(
@@ -174,22 +179,3 @@ class FogArenaEnv(gymnasium.Env):
 
     def state_hash(self) -> str:
         return self.core.batch.state_hash(0)
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            gymnasium.logger.warn("You are calling render method without a render mode.")
-            return None
-        if self._renderer is None:
-            from envs.arena.render import ArenaRenderer
-
-            self._renderer = ArenaRenderer(self.core.batch.map)
-        frame = self._renderer.draw(self.core.batch, team=self.render_team)
-        if self.render_mode == "rgb_array":
-            return frame
-        self._renderer.show(frame, self.metadata["render_fps"])
-        return None
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None

@@ -10,6 +10,7 @@ from gymnasium import spaces
 from gymnasium.utils import EzPickle
 from pettingzoo import ParallelEnv
 
+from envs.arena.render import RenderMixin
 from sim.arena.batch import ArenaBatch
 from sim.arena.config import (
     MAX_TEAM,
@@ -51,6 +52,35 @@ def agent_name(team: int, index: int) -> str:
 def check_choice(what: str, value: object, choices) -> None:
     if value not in choices:
         raise ValueError(f"{what} must be one of {list(choices)}, got {value!r}")
+
+
+def shaped_rewards(
+    comp: np.ndarray, weights: np.ndarray, sizes: tuple[int, int], tau: float, zero_sum: bool
+) -> np.ndarray:
+    """Shaped rewards (..., NUM_HEROES) from raw components (..., NUM_HEROES, C).
+
+    Each hero's weighted sum ``r_i`` is blended with its team's mean by the team spirit
+    ``tau``: ``(1 - tau) r_i + tau mean_team(r)`` (a team's sum is unchanged). With
+    ``zero_sum``, every hero of a team of ``n`` then has ``T / (2 n)`` subtracted, ``T``
+    the sum over both teams: each team's total becomes half the difference of the two
+    teams' totals, so the rewards sum to 0 whatever the team sizes, differences between
+    heroes of a team are kept, and what is already zero-sum between equal teams (the win,
+    a credited kill with its death) keeps its size instead of doubling. Slots of unused
+    heroes get 0.
+    """
+    raw = comp.astype(np.float64) @ weights
+    out = np.zeros_like(raw)
+    sums = []
+    for t in range(2):
+        sl = slice(t * MAX_TEAM, t * MAX_TEAM + sizes[t])
+        team_mean = raw[..., sl].mean(-1, keepdims=True)
+        out[..., sl] = (1.0 - tau) * raw[..., sl] + tau * team_mean
+        sums.append(out[..., sl].sum(-1, keepdims=True))
+    if zero_sum:
+        total = sums[0] + sums[1]
+        for t in range(2):
+            out[..., t * MAX_TEAM : t * MAX_TEAM + sizes[t]] -= total / (2 * sizes[t])
+    return out
 
 
 def observation_space() -> spaces.Dict:
@@ -105,7 +135,6 @@ class ArenaCore:
         self.batch = ArenaBatch(1, config, seed=0)
         self.observer = Observer(1, config.map_size)
         self.heroes = [t * MAX_TEAM + i for t in range(2) for i in range(config.team_sizes[t])]
-        self.team_of = np.array([h // MAX_TEAM for h in range(NUM_HEROES)])
         self.log: list[np.ndarray] = []
         self.seed = 0
 
@@ -157,26 +186,21 @@ class ArenaCore:
         return self.shaped_rewards()
 
     def shaped_rewards(self) -> np.ndarray:
-        raw = self.batch.comp[0].astype(np.float64) @ self.weights  # (10,)
-        out = np.zeros(NUM_HEROES)
-        means = np.zeros(2)
-        for t in range(2):
-            idx = [h for h in self.heroes if h // MAX_TEAM == t]
-            team_mean = raw[idx].mean()
-            out[idx] = (1.0 - self.team_spirit) * raw[idx] + self.team_spirit * team_mean
-            means[t] = out[idx].mean()
-        if self.zero_sum:
-            out = out - means[1 - self.team_of]
-        return out
+        """This tick's shaped reward of every hero slot (NUM_HEROES,)."""
+        return shaped_rewards(
+            self.batch.comp[0], self.weights, self.config.team_sizes, self.team_spirit,
+            self.zero_sum,
+        )  # fmt: skip
 
     def save_replay(self, path: str | Path) -> Path:
         return save_replay(
-            path, self.config, self.seed, np.array(self.log, dtype=np.int32).reshape(-1, 10, 3),
+            path, self.config, self.seed,
+            np.array(self.log, dtype=np.int32).reshape(-1, NUM_HEROES, len(ACTION_PARTS)),
             self.batch.state_hash(0),
         )  # fmt: skip
 
 
-class FogArenaParallelEnv(ParallelEnv, EzPickle):
+class FogArenaParallelEnv(RenderMixin, ParallelEnv, EzPickle):
     """FogArena, both teams' heroes acting at once; see :mod:`envs.arena.fogarena_v0`."""
 
     metadata: dict[str, Any] = {
@@ -209,7 +233,7 @@ class FogArenaParallelEnv(ParallelEnv, EzPickle):
         )  # fmt: skip
         if render_mode is not None:
             check_choice("render_mode", render_mode, RENDER_MODES)
-        if render_team not in (None, 0, 1):
+        if render_team is not None and (isinstance(render_team, bool) or render_team not in (0, 1)):
             raise ValueError(f"render_team must be None (spectator), 0 or 1, got {render_team!r}")
         sizes = (team_size, team_size if enemy_team_size is None else enemy_team_size)
         config = ArenaConfig(
@@ -312,24 +336,3 @@ class FogArenaParallelEnv(ParallelEnv, EzPickle):
     def save_replay(self, path: str | Path) -> Path:
         """Write this match so far (seed and actions) as a replay file."""
         return self.core.save_replay(path)
-
-    def render(self) -> np.ndarray | None:
-        if self.render_mode is None:
-            from gymnasium import logger
-
-            logger.warn("You are calling render method without specifying any render mode.")
-            return None
-        if self._renderer is None:
-            from envs.arena.render import ArenaRenderer
-
-            self._renderer = ArenaRenderer(self.core.batch.map)
-        frame = self._renderer.draw(self.core.batch, team=self.render_team)
-        if self.render_mode == "rgb_array":
-            return frame
-        self._renderer.show(frame, self.metadata["render_fps"])
-        return None
-
-    def close(self) -> None:
-        if self._renderer is not None:
-            self._renderer.close()
-            self._renderer = None

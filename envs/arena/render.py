@@ -4,8 +4,12 @@ replay playback.
 A frame shows the map (walls, bushes, river of floor), structures and units with health
 bars, heroes with their role letter, level and an ability-cooldown bar; a side panel
 with the score (kills, structure health, tick), every hero's health and cooldown, and a
-minimap. In a team's view, cells that team does not see are darkened and enemies out of
-sight are not drawn.
+minimap. In a team's view, cells that team does not see are darkened, enemies out of
+sight are not drawn, and the panel shows only what that team knows (as its observations
+do): enemy heroes out of sight show their role and, when dead, the respawn timer (deaths
+are public), not their health, level or cooldown; enemy structure health is as last seen.
+
+:class:`RenderMixin` gives the envs their ``render`` and ``close``.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ from sim.arena.config import (
     KIND_CORE,
     KIND_CREEP,
     KIND_HERO,
+    M_HP,
     MAX_TEAM,
     NUM_HEROES,
     NUM_UNITS,
@@ -145,11 +150,18 @@ class ArenaRenderer:
 
         view = "spectator" if team is None else f"team {team} view"
         text(f"FogArena  tick {gi[G_TICK]}  ({view})")
+        vis = batch.vis[arena]
+        mem = batch.mem[arena]
+
+        def known(u: int) -> bool:
+            return team is None or ui[u, F_TEAM] == team or vis[team, u] == 1
+
         for t in range(2):
-            hp = sum(
-                max(0, ui[STRUCT0 + t * STRUCTS_PER_TEAM + k, F_HP])
-                for k in range(STRUCTS_PER_TEAM)
-            )
+            hp = 0
+            for k in range(STRUCTS_PER_TEAM):
+                u = STRUCT0 + t * STRUCTS_PER_TEAM + k
+                if ui[u, F_ALIVE] == 1:  # standing or fallen is public
+                    hp += max(0, ui[u, F_HP] if known(u) else mem[team, u, M_HP])
             text(f"team {t}: kills {gi[G_KILLS + t]}  structures {hp}", TEAM_COLORS[t])
         if gi[G_WINNER] >= 0:
             msg = "draw" if gi[G_WINNER] == 2 else f"team {gi[G_WINNER]} wins"
@@ -160,8 +172,16 @@ class ArenaRenderer:
                 continue
             t = h // MAX_TEAM
             role = ROLE_NAMES[ui[h, F_ROLE]]
-            state = f"L{ui[h, F_LEVEL]}" if ui[h, F_ALIVE] else f"dead {ui[h, F_RESPAWN]}"
+            if not ui[h, F_ALIVE]:
+                state = f"dead {ui[h, F_RESPAWN]}"
+            elif known(h):
+                state = f"L{ui[h, F_LEVEL]}"
+            else:
+                state = "unseen"
             text(f"{t}.{h % MAX_TEAM} {role:<7} {state}", TEAM_COLORS[t], dy=11)
+            if not known(h) or not ui[h, F_ALIVE]:
+                y += 7
+                continue
             self._bar(surface, x0 + 10, y, 100, 3, ui[h, F_HP] / max(1, ui[h, F_MAXHP]),
                       (80, 220, 90))  # fmt: skip
             cd = ui[h, F_ABL_CD] / ROLE_STATS[ui[h, F_ROLE], S_ABL_CD]
@@ -261,3 +281,27 @@ def play_replay(
         "hash_ok": hash_ok,
         "seconds": seconds,
     }
+
+
+class RenderMixin:
+    """``render`` and ``close`` of the FogArena envs (they hold ``core``, ``render_mode``,
+    ``render_team``, ``metadata["render_fps"]`` and ``_renderer``)."""
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode is None:
+            from gymnasium import logger
+
+            logger.warn("You are calling render method without specifying any render mode.")
+            return None
+        if self._renderer is None:
+            self._renderer = ArenaRenderer(self.core.batch.map)
+        frame = self._renderer.draw(self.core.batch, team=self.render_team)
+        if self.render_mode == "rgb_array":
+            return frame
+        self._renderer.show(frame, self.metadata["render_fps"])
+        return None
+
+    def close(self) -> None:
+        if self._renderer is not None:
+            self._renderer.close()
+            self._renderer = None

@@ -8,14 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from sim.arena.config import (
-    F_ALIVE,
-    F_EXISTS,
     G_DONE,
     G_TICK,
     G_WINNER,
     NUM_FIELDS,
     NUM_GLOBALS,
     NUM_HEROES,
+    NUM_MEM,
     NUM_MOVES,
     NUM_UNITS,
     REWARD_COMPONENTS,
@@ -24,6 +23,7 @@ from sim.arena.config import (
 from sim.arena.kernels import reset_arena, seed_state, step_batch, update_vision
 from sim.arena.mapgen import ArenaMap, build_map
 
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1
 ACTION_PARTS = 3  # move direction, attack target unit (-1 none), ability target unit (-1)
 
 
@@ -32,8 +32,9 @@ class ArenaBatch:
 
     Arrays (all NumPy, first axis the arena): ``ui`` (units x fields, int32), ``gi``
     (globals, int32), ``vis`` (team x unit: seen now), ``mem`` (team x unit x (x, y,
-    tick, hp) last seen), ``comp`` (hero x reward component, this tick's raw amounts),
-    ``rng`` (the rules' random stream, one per arena). Field indices: :mod:`config`.
+    tick, hp, max hp, level) as last seen, fields ``M_*``), ``comp`` (hero x reward
+    component, this tick's raw amounts), ``rng`` (the rules' random stream, one per
+    arena). Field indices: :mod:`config`.
 
     Each arena is deterministic given its seed and actions: :meth:`state_hash` is equal
     for equal histories.
@@ -49,13 +50,14 @@ class ArenaBatch:
             raise ValueError(f"config must be an ArenaConfig, got {type(config).__name__}")
         self.num_arenas = int(num_arenas)
         self.map: ArenaMap = build_map(self.config.map_size)
+        self._map_arrays = self.map.kernel_arrays()
         self.params = self.config.params()
         self.roles = self.config.role_table()
         n = self.num_arenas
         self.ui = np.zeros((n, NUM_UNITS, NUM_FIELDS), dtype=np.int32)
         self.gi = np.zeros((n, NUM_GLOBALS), dtype=np.int32)
         self.vis = np.zeros((n, 2, NUM_UNITS), dtype=np.uint8)
-        self.mem = np.zeros((n, 2, NUM_UNITS, 4), dtype=np.int32)
+        self.mem = np.zeros((n, 2, NUM_UNITS, NUM_MEM), dtype=np.int32)
         self.comp = np.zeros((n, NUM_HEROES, len(REWARD_COMPONENTS)), dtype=np.float32)
         self.rng = np.zeros(n, dtype=np.uint64)
         self.seeds = np.zeros(n, dtype=np.int64)
@@ -63,29 +65,39 @@ class ArenaBatch:
 
     # ---- lifecycle -------------------------------------------------------------------
     def reset(self, seed: int | Sequence[int] | None = None, arenas: Sequence[int] | None = None):
-        """Restart the given arenas (all by default). ``seed``: one int (arena i gets
-        ``seed + i``), one per arena, or None for fresh entropy."""
+        """Restart the given arenas (all by default, else the listed indices).
+
+        ``seed``: one int (the j-th restarted arena gets ``seed + j``: arena ``i`` gets
+        ``seed + i`` only when all are restarted), one int per restarted arena, or None
+        for fresh entropy. Seeds are integers in the int64 range (bools are refused)."""
         idx = np.arange(self.num_arenas) if arenas is None else np.asarray(arenas, dtype=np.int64)
         if idx.ndim != 1 or (idx.size and (idx.min() < 0 or idx.max() >= self.num_arenas)):
             raise ValueError(f"arenas must be indices below {self.num_arenas}, got {arenas!r}")
         if seed is None:
             seeds = np.random.SeedSequence().generate_state(len(idx), dtype=np.uint32)
             seeds = seeds.astype(np.int64)
-        elif isinstance(seed, int | np.integer):
+        elif isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_):
+            if not INT64_MIN <= int(seed) <= INT64_MAX - len(idx):
+                raise ValueError(f"seed must fit in int64 (with one per arena), got {seed!r}")
             seeds = int(seed) + np.arange(len(idx), dtype=np.int64)
         else:
-            seeds = np.asarray(seed, dtype=np.int64)
-            if seeds.shape != idx.shape:
-                raise ValueError(f"need {len(idx)} seeds, got {seeds.shape}")
+            raw = np.asarray(seed)
+            if raw.dtype == bool or not np.issubdtype(raw.dtype, np.integer):
+                raise ValueError(f"seeds must be integers, got {seed!r}")
+            if raw.shape != idx.shape:
+                raise ValueError(f"need {len(idx)} seeds, got shape {raw.shape}")
+            if raw.size and (raw.min() < INT64_MIN or raw.max() > INT64_MAX):
+                raise ValueError(f"seeds must fit in int64, got {seed!r}")
+            seeds = raw.astype(np.int64)
         m = self.map
-        for i, s in zip(idx, seeds, strict=True):
+        for i, s in zip(idx.tolist(), seeds.tolist(), strict=True):
             self.seeds[i] = s
             self.rng[i] = seed_state(int(s))
             reset_arena(
-                self.ui, self.gi, self.vis, self.mem, self.comp, int(i), self.roles,
-                m.structures, m.spawns,
+                self.ui, self.gi, self.vis, self.mem, self.comp, i, self.roles, m.structures,
+                m.spawns,
             )  # fmt: skip
-            update_vision(self.ui, self.gi, self.vis, self.mem, int(i), m.terrain, m.bush_id,
+            update_vision(self.ui, self.gi, self.vis, self.mem, i, m.terrain, m.bush_id,
                           self.params)  # fmt: skip
 
     def check_actions(self, actions: np.ndarray) -> np.ndarray:
@@ -107,10 +119,8 @@ class ArenaBatch:
     def step(self, actions: np.ndarray, check: bool = True) -> None:
         """One tick of every arena (finished ones stay frozen until :meth:`reset`)."""
         a = self.check_actions(actions) if check else actions
-        m = self.map
         step_batch(
-            self.ui, self.gi, self.vis, self.mem, self.comp, self.rng, a, m.terrain, m.bush_id,
-            m.nav, m.structures, m.spawns, m.creep_spawns, m.waypoints, m.num_waypoints,
+            self.ui, self.gi, self.vis, self.mem, self.comp, self.rng, a, self._map_arrays,
             self.params,
         )  # fmt: skip
 
@@ -132,12 +142,6 @@ class ArenaBatch:
     @property
     def tick(self) -> np.ndarray:
         return self.gi[:, G_TICK].copy()
-
-    def hero_exists(self) -> np.ndarray:
-        return self.ui[:, :NUM_HEROES, F_EXISTS] == 1
-
-    def hero_alive(self) -> np.ndarray:
-        return self.ui[:, :NUM_HEROES, F_ALIVE] == 1
 
     # ---- state ---------------------------------------------------------------------------
     _ARRAYS = ("ui", "gi", "vis", "mem", "comp", "rng", "seeds")

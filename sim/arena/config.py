@@ -63,8 +63,13 @@ G_KILLS = 3  # 3, 4: hero kills per team
 G_WARD_X = 5  # 5, 6: per team, the scout's flare
 G_WARD_Y = 7
 G_WARD_T = 9  # ticks left
-G_WAVES = 11  # waves spawned so far
-NUM_GLOBALS = 12
+NUM_GLOBALS = 11
+
+# ---- last-seen memory (mem[arena, team, unit, field]) ------------------------------
+# What a team knew of an enemy unit when it last saw it (tick -1: never seen). Enemy
+# structures are refreshed whenever seen, with or without the ``memory`` option.
+M_X, M_Y, M_TICK, M_HP, M_MAXHP, M_LEVEL = range(6)
+NUM_MEM = 6
 
 # ---- parameters (params[i], one int32 vector for the whole batch) ----------------
 P_TIME_LIMIT = 0
@@ -130,6 +135,11 @@ NUM_MOVES = 9
 TERRAIN_FLOOR, TERRAIN_WALL, TERRAIN_BUSH = 0, 1, 2
 
 
+def _is_int(value: object) -> bool:
+    """An integer that is not a bool (True would pass for 1 otherwise)."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_)
+
+
 @dataclass(frozen=True)
 class ArenaConfig:
     """Options of a FogArena match (the same for every arena of a batch).
@@ -159,19 +169,24 @@ class ArenaConfig:
 
     def __post_init__(self) -> None:
         sizes = tuple(self.team_sizes)
-        if len(sizes) != 2 or any(
-            not isinstance(n, int | np.integer) or not 1 <= n <= MAX_TEAM for n in sizes
-        ):
+        if len(sizes) != 2 or any(not _is_int(n) or not 1 <= n <= MAX_TEAM for n in sizes):
             raise ValueError(f"team_sizes must be two integers from 1 to {MAX_TEAM}, got {sizes}")
         object.__setattr__(self, "team_sizes", (int(sizes[0]), int(sizes[1])))
         for name in ("time_limit", "wave_period"):
             value = getattr(self, name)
-            if not isinstance(value, int | np.integer) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(self.first_wave, int | np.integer) or self.first_wave < 0:
+        if not _is_int(self.first_wave) or self.first_wave < 0:
             raise ValueError(f"first_wave must be a non-negative integer, got {self.first_wave!r}")
-        if not isinstance(self.map_size, int | np.integer) or not 24 <= self.map_size <= 64:
+        if not _is_int(self.map_size) or not 24 <= self.map_size <= 64:
             raise ValueError(f"map_size must be an integer from 24 to 64, got {self.map_size!r}")
+        for name in ("fog", "memory", "creeps"):
+            value = getattr(self, name)
+            if not isinstance(value, bool | np.bool_):
+                raise ValueError(f"{name} must be True or False, got {value!r}")
+            object.__setattr__(self, name, bool(value))
+        for name in ("time_limit", "wave_period", "first_wave", "map_size"):
+            object.__setattr__(self, name, int(getattr(self, name)))
         object.__setattr__(self, "roles", self._resolve_roles())
 
     def _resolve_roles(self) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -189,7 +204,7 @@ class ArenaConfig:
             for name in names:
                 if isinstance(name, str) and name in ROLE_NAMES:
                     ids.append(ROLE_NAMES.index(name))
-                elif isinstance(name, int | np.integer) and 0 <= name < len(ROLE_NAMES):
+                elif _is_int(name) and 0 <= name < len(ROLE_NAMES):
                     ids.append(int(name))
                 else:
                     raise ValueError(f"unknown role {name!r}; roles are {list(ROLE_NAMES)}")

@@ -2,19 +2,30 @@
 
 A tick, for every arena of the batch not yet over:
 
-1. timers run down (attack, ability, move, stun, respawn, flare); heroes whose respawn
-   timer ran out reappear by their core; a creep wave spawns on wave ticks;
+1. the scouts' flares run down; a creep wave spawns on wave ticks;
 2. every unit decides from the state at the start of the tick: towers and creeps by
    their fixed rules, heroes by their actions (ability first, else attack, else move);
-   damage, heals and stuns are summed and applied together, so the order in which
-   units are visited gives no side an edge;
-3. deaths: kill and last-hit credit, experience and levels, respawn timers; a core that
-   falls ends the match; at the time limit the larger total structure health wins;
-4. team vision is recomputed (and the last-seen memory refreshed).
+   damage, heals and stuns are summed and applied together, and kill / last-hit credit
+   goes to the hero that dealt a unit the most damage this tick (ties: the lower index,
+   always a hero of one team), so the order in which units are visited gives no side an
+   edge;
+3. deaths in two passes: every unit at 0 hp or less dies first, then credit and
+   experience go out, experience only to the heroes still alive, so a level-up cannot
+   save a hero from a blow landed in the same tick and even trades stay even; respawn
+   timers start; then the moves of the living;
+4. timers run down (attack, ability, move, stun, respawn), and heroes whose respawn
+   timer reaches 0 reappear by their core; running timers down at the end of the tick
+   (not its start) means that what the observations and masks show after a tick is what
+   the next tick acts on; a core that falls ends the match; at the time limit the larger
+   total structure health wins;
+5. team vision is recomputed (and the last-seen memory refreshed).
 
 Actions here name units, not observation slots: ``actions[arena, hero] = (move, attack
 target unit or -1, ability target unit or -1)``; an action that is not possible is a
 no-op (the envs enforce masks and strictness above this).
+
+The static map arrays travel as one tuple, :meth:`sim.arena.mapgen.ArenaMap.kernel_arrays`:
+``(terrain, bush_id, nav, spawns, creep_spawns, waypoints, num_waypoints)``.
 """
 
 from __future__ import annotations
@@ -72,13 +83,18 @@ from sim.arena.config import (
     G_WARD_T,
     G_WARD_X,
     G_WARD_Y,
-    G_WAVES,
     G_WINNER,
     KIND_CORE,
     KIND_CREEP,
     KIND_HERO,
     KIND_TOWER,
     LEVEL_GROWTH_PCT,
+    M_HP,
+    M_LEVEL,
+    M_MAXHP,
+    M_TICK,
+    M_X,
+    M_Y,
     MAGE,
     MAX_LEVEL,
     MAX_TEAM,
@@ -120,6 +136,11 @@ from sim.arena.config import (
 from sim.arena.mapgen import passable
 
 KILL_CREDIT_TICKS = 50  # a hero's damage earns the kill if the victim dies this soon
+
+# Rows of the per-arena work buffer ``work[row, unit]`` that a tick sums into.
+W_DMG, W_HEAL, W_STUN, W_MOVE, W_DEAD = range(5)  # W_DEAD: the units that die, in order
+W_HERO = 5  # rows W_HERO + h: damage hero h dealt the unit this tick (kill credit)
+WORK_ROWS = W_HERO + NUM_HEROES
 
 
 # ---- small helpers -----------------------------------------------------------------
@@ -288,28 +309,28 @@ def reset_arena(
             _set_stats(ui, n, u, CORE_STATS if k == CORE_INDEX else TOWER_STATS)
             # The map is public: both teams know where every structure stands.
             for t in range(2):
-                mem[n, t, u, 0] = structures[team, k, 0]
-                mem[n, t, u, 1] = structures[team, k, 1]
-                mem[n, t, u, 2] = 0
-                mem[n, t, u, 3] = ui[n, u, F_HP]
+                _remember(ui, mem, n, t, u, 0)
 
 
 # ---- one tick ------------------------------------------------------------------------
 @njit(cache=True)
+def _remember(ui: np.ndarray, mem: np.ndarray, n: int, team: int, u: int, tick: int) -> None:
+    """``team``'s memory of unit ``u``: as it is now, seen at ``tick``."""
+    mem[n, team, u, M_X] = ui[n, u, F_X]
+    mem[n, team, u, M_Y] = ui[n, u, F_Y]
+    mem[n, team, u, M_TICK] = tick
+    mem[n, team, u, M_HP] = ui[n, u, F_HP]
+    mem[n, team, u, M_MAXHP] = ui[n, u, F_MAXHP]
+    mem[n, team, u, M_LEVEL] = ui[n, u, F_LEVEL]
+
+
+@njit(cache=True)
 def _deal(
-    ui: np.ndarray,
-    comp: np.ndarray,
-    dmg: np.ndarray,
-    n: int,
-    src: int,
-    dst: int,
-    amount: int,
-    tick: int,
+    ui: np.ndarray, comp: np.ndarray, work: np.ndarray, n: int, src: int, dst: int, amount: int
 ) -> None:
-    dmg[dst] += amount
+    work[W_DMG, dst] += amount
     if src < NUM_HEROES:
-        ui[n, dst, F_LAST_HERO] = src
-        ui[n, dst, F_HIT_TICK] = tick
+        work[W_HERO + src, dst] += amount
         kind = ui[n, dst, F_KIND]
         if kind == KIND_HERO:
             comp[n, src, C_DAMAGE] += amount
@@ -432,13 +453,10 @@ def _cast(
     ui: np.ndarray,
     gi: np.ndarray,
     comp: np.ndarray,
-    dmg: np.ndarray,
-    heal: np.ndarray,
-    stun: np.ndarray,
+    work: np.ndarray,
     n: int,
     h: int,
     v: int,
-    tick: int,
 ) -> None:
     role = ui[n, h, F_ROLE]
     team = ui[n, h, F_TEAM]
@@ -447,9 +465,9 @@ def _cast(
     radius = ROLE_STATS[role, S_ABL_RADIUS]
     ui[n, h, F_ABL_CD] = ROLE_STATS[role, S_ABL_CD]
     if role == CARRY:
-        _deal(ui, comp, dmg, n, h, v, power, tick)
+        _deal(ui, comp, work, n, h, v, power)
     elif role == SUPPORT:
-        heal[v] += power
+        work[W_HEAL, v] += power
     elif role == SCOUT:
         gi[n, G_WARD_X + team] = ui[n, h, F_X]
         gi[n, G_WARD_Y + team] = ui[n, h, F_Y]
@@ -468,10 +486,10 @@ def _cast(
             if not within(dx * dx + dy * dy, radius):
                 continue
             if role == TANK:
-                stun[w] = max(stun[w], power)
-                _deal(ui, comp, dmg, n, h, w, TANK_STUN_DAMAGE, tick)
+                work[W_STUN, w] = max(work[W_STUN, w], power)
+                _deal(ui, comp, work, n, h, w, TANK_STUN_DAMAGE)
             elif role == MAGE:
-                _deal(ui, comp, dmg, n, h, w, power, tick)
+                _deal(ui, comp, work, n, h, w, power)
 
 
 @njit(cache=True)
@@ -484,15 +502,15 @@ def _kill(
     tick: int,
     spawns: np.ndarray,
 ) -> None:
+    """The consequences of unit ``u``'s death, once every unit that dies this tick has
+    been marked dead (so experience reaches survivors only). A hero credited with the
+    kill gets it even if it fell in the same tick."""
     kind = ui[n, u, F_KIND]
     team = ui[n, u, F_TEAM]
     enemy = 1 - team
     x = ui[n, u, F_X]
     y = ui[n, u, F_Y]
     hero = ui[n, u, F_LAST_HERO]
-    ui[n, u, F_ALIVE] = 0
-    ui[n, u, F_HP] = 0
-    ui[n, u, F_STUN] = 0
     if kind == KIND_HERO:
         comp[n, u, C_DEATH] += 1
         gi[n, G_KILLS + enemy] += 1
@@ -590,47 +608,29 @@ def step_arena(
     rng: np.ndarray,
     n: int,
     actions: np.ndarray,
-    terrain: np.ndarray,
-    bush: np.ndarray,
-    nav: np.ndarray,
-    structures: np.ndarray,
-    spawns: np.ndarray,
-    creep_spawns: np.ndarray,
-    waypoints: np.ndarray,
-    num_waypoints: np.ndarray,
+    maps: tuple,
     params: np.ndarray,
+    work: np.ndarray,
 ) -> None:
+    """One tick of arena ``n``; ``work`` is a (WORK_ROWS, NUM_UNITS) int32 scratch."""
     comp[n] = 0
     if gi[n, G_DONE] == 1:
         return
+    terrain, bush, nav, spawns, creep_spawns, waypoints, num_waypoints = maps
     size = terrain.shape[0]
     tick = gi[n, G_TICK]
-    dmg = np.zeros(NUM_UNITS, dtype=np.int32)
-    heal = np.zeros(NUM_UNITS, dtype=np.int32)
-    stun = np.zeros(NUM_UNITS, dtype=np.int32)
-    move = np.zeros(NUM_UNITS, dtype=np.int32)
+    work[:, :] = 0
 
-    # 1. timers, respawns, waves
-    for u in range(NUM_UNITS):
-        if ui[n, u, F_EXISTS] == 0:
-            continue
-        for f in (F_ATK_CD, F_ABL_CD, F_MOVE_CD, F_STUN):
-            if ui[n, u, f] > 0:
-                ui[n, u, f] -= 1
-        if u < NUM_HEROES and ui[n, u, F_ALIVE] == 0:
-            ui[n, u, F_RESPAWN] -= 1
-            if ui[n, u, F_RESPAWN] <= 0:
-                _respawn(ui, n, u, spawns)
+    # 1. flares, waves
     for team in range(2):
         if gi[n, G_WARD_T + team] > 0:
             gi[n, G_WARD_T + team] -= 1
     if params[P_CREEPS] == 1 and tick >= params[P_FIRST_WAVE]:
         if (tick - params[P_FIRST_WAVE]) % params[P_WAVE_PERIOD] == 0:
             _spawn_wave(ui, n, creep_spawns)
-            gi[n, G_WAVES] += 1
 
-    # 2a. towers and creeps (their damage goes first into the buffer, so a hero's hit in
-    # the same tick keeps the last-hit credit)
+    # 2a. towers and creeps (all damage is summed in ``work`` and applied together, so
+    # the order of these loops decides nothing)
     for u in range(STRUCT0, NUM_UNITS):
         if ui[n, u, F_ALIVE] == 0 or ui[n, u, F_STUN] > 0:
             continue
@@ -644,23 +644,23 @@ def step_arena(
             if v < 0:
                 v = _nearest_target(ui, vis, n, u, ui[n, u, F_RANGE], 1 << KIND_HERO)
             if v >= 0 and ui[n, u, F_ATK_CD] == 0:
-                _deal(ui, comp, dmg, n, u, v, _roll(rng, n, ui[n, u, F_DAMAGE]), tick)
+                _deal(ui, comp, work, n, u, v, _roll(rng, n, ui[n, u, F_DAMAGE]))
                 ui[n, u, F_ATK_CD] = ui[n, u, F_ATK_PERIOD]
             continue
         # a creep: fight what it sees nearby, else walk its lane
+        team = ui[n, u, F_TEAM]
         v = _nearest_target(ui, vis, n, u, CREEP_AGGRO, 0xF)
         if v >= 0:
             dx = ui[n, v, F_X] - x
             dy = ui[n, v, F_Y] - y
             if within(dx * dx + dy * dy, ui[n, u, F_RANGE]):
                 if ui[n, u, F_ATK_CD] == 0:
-                    _deal(ui, comp, dmg, n, u, v, _roll(rng, n, ui[n, u, F_DAMAGE]), tick)
+                    _deal(ui, comp, work, n, u, v, _roll(rng, n, ui[n, u, F_DAMAGE]))
                     ui[n, u, F_ATK_CD] = ui[n, u, F_ATK_PERIOD]
                 continue
             if ui[n, u, F_MOVE_CD] == 0:
-                move[u] = _step_towards(nav, size, x, y, ui[n, v, F_X], ui[n, v, F_Y])
+                work[W_MOVE, u] = _step_towards(nav[team], size, x, y, ui[n, v, F_X], ui[n, v, F_Y])
             continue
-        team = ui[n, u, F_TEAM]
         lane = ui[n, u, F_LANE]
         k = ui[n, u, F_WAYPOINT]
         last = num_waypoints[team, lane] - 1
@@ -672,7 +672,7 @@ def step_arena(
             wx = waypoints[team, lane, k, 0]
             wy = waypoints[team, lane, k, 1]
         if ui[n, u, F_MOVE_CD] == 0:
-            move[u] = _step_towards(nav, size, x, y, wx, wy)
+            work[W_MOVE, u] = _step_towards(nav[team], size, x, y, wx, wy)
 
     # 2b. heroes: ability, else attack, else move
     for h in range(NUM_HEROES):
@@ -683,36 +683,57 @@ def step_arena(
         dx = ui[n, h, F_X] - ui[n, core, F_X]
         dy = ui[n, h, F_Y] - ui[n, core, F_Y]
         if within(dx * dx + dy * dy, FOUNTAIN_RADIUS):
-            heal[h] += FOUNTAIN_HEAL
+            work[W_HEAL, h] += FOUNTAIN_HEAL
         if ui[n, h, F_STUN] > 0:
             continue
         mv = actions[n, h, 0]
         at = actions[n, h, 1]
         ab = actions[n, h, 2]
         if ab >= 0 and hero_ability_ok(ui, vis, n, h, ab):
-            _cast(ui, gi, comp, dmg, heal, stun, n, h, ab, tick)
+            _cast(ui, gi, comp, work, n, h, ab)
             continue
         if at >= 0 and hero_attack_ok(ui, vis, n, h, at):
             if ui[n, h, F_ATK_CD] == 0:
-                _deal(ui, comp, dmg, n, h, at, _roll(rng, n, ui[n, h, F_DAMAGE]), tick)
+                _deal(ui, comp, work, n, h, at, _roll(rng, n, ui[n, h, F_DAMAGE]))
                 ui[n, h, F_ATK_CD] = ui[n, h, F_ATK_PERIOD]
             continue
         if 1 <= mv <= 8 and ui[n, h, F_MOVE_CD] == 0:
-            move[h] = mv
+            work[W_MOVE, h] = mv
 
-    # 3. damage, heals, stuns together; then deaths; then moves of the living
+    # 3. damage, heals, stuns and credit together; then deaths (two passes); then the
+    # moves of the living
     for u in range(NUM_UNITS):
         if ui[n, u, F_ALIVE] == 0:
             continue
-        if dmg[u] != 0 or heal[u] != 0:
-            ui[n, u, F_HP] = min(ui[n, u, F_MAXHP], ui[n, u, F_HP] - dmg[u] + heal[u])
-        if stun[u] > ui[n, u, F_STUN]:
-            ui[n, u, F_STUN] = stun[u]
+        d = work[W_DMG, u]
+        if d != 0 or work[W_HEAL, u] != 0:
+            ui[n, u, F_HP] = min(ui[n, u, F_MAXHP], ui[n, u, F_HP] - d + work[W_HEAL, u])
+        if work[W_STUN, u] > ui[n, u, F_STUN]:
+            ui[n, u, F_STUN] = work[W_STUN, u]
+        if d == 0:
+            continue
+        best = -1
+        best_amount = 0
+        for h in range(NUM_HEROES):  # strict >: ties go to the lower index
+            if work[W_HERO + h, u] > best_amount:
+                best = h
+                best_amount = work[W_HERO + h, u]
+        if best >= 0:
+            ui[n, u, F_LAST_HERO] = best
+            ui[n, u, F_HIT_TICK] = tick
+    dead = work[W_DEAD]
+    ndead = 0
     for u in range(NUM_UNITS):
         if ui[n, u, F_ALIVE] == 1 and ui[n, u, F_HP] <= 0:
-            _kill(ui, gi, comp, n, u, tick, spawns)
+            ui[n, u, F_ALIVE] = 0
+            ui[n, u, F_HP] = 0
+            ui[n, u, F_STUN] = 0
+            dead[ndead] = u
+            ndead += 1
+    for k in range(ndead):
+        _kill(ui, gi, comp, n, dead[k], tick, spawns)
     for u in range(NUM_UNITS):
-        d = move[u]
+        d = work[W_MOVE, u]
         if d == 0 or ui[n, u, F_ALIVE] == 0 or ui[n, u, F_STUN] > 0:
             continue
         x = ui[n, u, F_X]
@@ -722,7 +743,18 @@ def step_arena(
             ui[n, u, F_Y] = y + DIR_DY[d]
             ui[n, u, F_MOVE_CD] = ui[n, u, F_MOVE_PERIOD]
 
-    # 4. the end, the clock, vision
+    # 4. timers (after the tick's actions: the state observed next is the one acted on),
+    # respawns, the end, the clock
+    for u in range(NUM_UNITS):
+        if ui[n, u, F_EXISTS] == 0:
+            continue
+        for f in (F_ATK_CD, F_ABL_CD, F_MOVE_CD, F_STUN):
+            if ui[n, u, f] > 0:
+                ui[n, u, f] -= 1
+        if u < NUM_HEROES and ui[n, u, F_ALIVE] == 0:
+            ui[n, u, F_RESPAWN] -= 1
+            if ui[n, u, F_RESPAWN] <= 0:
+                _respawn(ui, n, u, spawns)
     core0 = ui[n, STRUCT0 + CORE_INDEX, F_ALIVE]
     core1 = ui[n, STRUCT0 + STRUCTS_PER_TEAM + CORE_INDEX, F_ALIVE]
     gi[n, G_TICK] = tick + 1
@@ -740,6 +772,8 @@ def step_arena(
         else:
             winner = 2
         _finish(ui, gi, comp, n, winner)
+
+    # 5. vision
     update_vision(ui, gi, vis, mem, n, terrain, bush, params)
 
 
@@ -754,7 +788,10 @@ def update_vision(
     bush: np.ndarray,
     params: np.ndarray,
 ) -> None:
-    """``vis[n, team, u]``: the team's heroes, creeps, towers or flare see unit ``u``."""
+    """``vis[n, team, u]``: the team's heroes, creeps, towers or flare see unit ``u``.
+
+    A seen enemy structure is always remembered (hp as last seen, whatever the
+    ``memory`` option); other seen enemies only with ``memory``."""
     fog = params[P_FOG] == 1
     memory = params[P_MEMORY] == 1
     tick = gi[n, G_TICK]
@@ -796,11 +833,10 @@ def update_vision(
                             seen = True
                             break
                 vis[n, team, u] = 1 if seen else 0
-            if vis[n, team, u] == 1 and memory and ui[n, u, F_TEAM] != team:
-                mem[n, team, u, 0] = ui[n, u, F_X]
-                mem[n, team, u, 1] = ui[n, u, F_Y]
-                mem[n, team, u, 2] = tick
-                mem[n, team, u, 3] = ui[n, u, F_HP]
+            if vis[n, team, u] == 1 and ui[n, u, F_TEAM] != team:
+                kind = ui[n, u, F_KIND]
+                if memory or kind == KIND_TOWER or kind == KIND_CORE:
+                    _remember(ui, mem, n, team, u, tick)
 
 
 @njit(cache=True)
@@ -812,37 +848,13 @@ def step_batch(
     comp: np.ndarray,
     rng: np.ndarray,
     actions: np.ndarray,
-    terrain: np.ndarray,
-    bush: np.ndarray,
-    nav: np.ndarray,
-    structures: np.ndarray,
-    spawns: np.ndarray,
-    creep_spawns: np.ndarray,
-    waypoints: np.ndarray,
-    num_waypoints: np.ndarray,
+    maps: tuple,
     params: np.ndarray,
 ) -> None:
     """One tick of every arena of the batch (finished arenas stay as they are)."""
+    work = np.empty((WORK_ROWS, NUM_UNITS), dtype=np.int32)
     for n in range(ui.shape[0]):
-        step_arena(
-            ui,
-            gi,
-            vis,
-            mem,
-            comp,
-            rng,
-            n,
-            actions,
-            terrain,
-            bush,
-            nav,
-            structures,
-            spawns,
-            creep_spawns,
-            waypoints,
-            num_waypoints,
-            params,
-        )
+        step_arena(ui, gi, vis, mem, comp, rng, n, actions, maps, params, work)
 
 
 @njit(cache=True)

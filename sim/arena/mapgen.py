@@ -26,7 +26,10 @@ from sim.arena.config import (
     TERRAIN_WALL,
 )
 
-MAX_WAYPOINTS = 16
+MAX_WAYPOINTS = 20  # a 64-cell map's bent lanes need 18
+# The direction opposite d (d = 1..8 clockwise from north; 0 stays 0): the point mirror
+# of a step, and the step back.
+OPPOSITE = np.array([0, 5, 6, 7, 8, 1, 2, 3, 4], dtype=np.uint8)
 
 
 @dataclass(frozen=True)
@@ -42,10 +45,13 @@ class ArenaMap:
         spawns: (2, MAX_TEAM, 2) int32 hero (re)spawn cells by the core.
         creep_spawns: (2, 3, 2) int32 where each lane's creeps appear.
         waypoints: (2, 3, MAX_WAYPOINTS, 2) int32 the path of each team's lane creeps;
-            ``num_waypoints[team, lane]`` are used.
-        nav: (size*size, size*size) uint8, ``nav[target, cell]`` the move direction
-            (1..8) of a shortest path from cell to target; 0 at the target or when it
-            cannot be reached.
+            ``num_waypoints[team, lane]`` are used. Team 1's are the point mirror of
+            team 0's, exactly.
+        nav: (2, size*size, size*size) uint8, ``nav[team, target, cell]`` the move
+            direction (1..8) of a shortest path from cell to target for that team's
+            units; 0 at the target or when it cannot be reached. Shortest paths tie
+            often; team 1's table is the point mirror of team 0's, so that the two sides
+            walk mirrored paths and neither gains from how ties are broken.
     """
 
     size: int
@@ -57,6 +63,13 @@ class ArenaMap:
     waypoints: np.ndarray
     num_waypoints: np.ndarray
     nav: np.ndarray
+
+    def kernel_arrays(self) -> tuple:
+        """The arrays the tick kernel takes, as one tuple (see :mod:`sim.arena.kernels`)."""
+        return (
+            self.terrain, self.bush_id, self.nav, self.spawns, self.creep_spawns,
+            self.waypoints, self.num_waypoints,
+        )  # fmt: skip
 
 
 def _segment_distance(px: np.ndarray, py: np.ndarray, a, b) -> np.ndarray:
@@ -160,8 +173,7 @@ def _build_nav(terrain: np.ndarray) -> np.ndarray:
     seen = np.zeros(n, dtype=np.int32)
     queue = np.empty(n, dtype=np.int32)
     stamp = 0
-    # Opposite direction of d (d = 1..8 clockwise from north).
-    opposite = np.array([0, 5, 6, 7, 8, 1, 2, 3, 4], dtype=np.uint8)
+    opposite = OPPOSITE
     for t in range(n):
         tx, ty = t % s, t // s
         if terrain[ty, tx] == TERRAIN_WALL:
@@ -235,9 +247,10 @@ def build_map(size: int = 40) -> ArenaMap:
         num_waypoints[:, lane] = len(pts)
         for k, p in enumerate(pts):
             waypoints[0, lane, k] = p
-        # Team 1 walks the mirrored lane (its own top lane is team 0's bot lane).
-        for k, p in enumerate(_resample([_mirror(q, s) for q in line])):
-            waypoints[1, lane, k] = p
+        # Team 1 walks the mirrored lane (its own top lane is team 0's bot lane), point
+        # for point: resampling the mirrored line would round halves the other way.
+        for k, p in enumerate(pts):
+            waypoints[1, lane, k] = _mirror(p, s)
     for arr in (structures, spawns, creep_spawns):
         for team, idx in np.ndindex(arr.shape[:2]):
             x, y = arr[team, idx]
@@ -245,7 +258,9 @@ def build_map(size: int = 40) -> ArenaMap:
                 raise AssertionError(f"map {s}: a fixed point {x, y} lies in a wall")
     for a in (terrain, bush, structures, spawns, creep_spawns, waypoints, num_waypoints):
         a.setflags(write=False)
-    nav = _build_nav(terrain)
+    nav0 = _build_nav(terrain)
+    # Cell index c = y * s + x mirrors to s * s - 1 - c, and a step to its opposite.
+    nav = np.stack([nav0, OPPOSITE[nav0[::-1, ::-1]]])
     nav.setflags(write=False)
     return ArenaMap(
         s, terrain, bush, structures, spawns, creep_spawns, waypoints, num_waypoints, nav

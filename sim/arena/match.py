@@ -27,19 +27,16 @@ class ScriptedTeams:
                 self.rng[team, i] = seed_state(int(self.batch.seeds[i]) * 2 + 1 + team + (1 << 40))
 
     def act(self, actions: np.ndarray) -> np.ndarray:
-        """Fill the scripted teams' heroes in ``actions`` (num_arenas, 10, 3) in place."""
+        """Fill the scripted teams' heroes in ``actions`` (num_arenas, NUM_HEROES, 3) in
+        place (``scripted_actions`` writes only its team's rows; the others are kept)."""
         b = self.batch
         for team, level in enumerate(self.levels):
             if level is None:
                 continue
-            keep = actions.copy()
             scripted_actions(
-                b.ui, b.gi, b.vis, b.mem, team, level, self.rng[team], b.map.nav,
+                b.ui, b.gi, b.vis, b.mem, team, level, self.rng[team], b.map.nav[team],
                 b.map.terrain, actions,
             )  # fmt: skip
-            # scripted_actions writes only this team's rows; the other team's are kept.
-            other = slice(5, 10) if team == 0 else slice(0, 5)
-            actions[:, other] = keep[:, other]
         return actions
 
 

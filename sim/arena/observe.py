@@ -16,6 +16,17 @@ slots  content
 27-31  enemy structures while standing (hp as last seen)
 ====== ==================================================================
 
+What a team does not see stays hidden. A remembered enemy hero (not seen now) shows
+what was seen last: position, hp, max hp and level at that tick, with the memory's age;
+its cooldowns and stun read 0 (unknown). Its role is public (team rosters are), and so
+are deaths: its ``alive`` flag and respawn timer are live, as the kill counts in the
+globals would reveal a death anyway. Enemy structures are public in place and in being
+standing or fallen; their hp is as last seen (refreshed whenever seen, with or without
+the ``memory`` option).
+
+Masks and features are computed after the tick's timers have run down, so they describe
+exactly what the next tick will allow (see :mod:`sim.arena.kernels`).
+
 Attack and ability targets are slot numbers + 1 (0 is "none"); ``slot_unit`` maps slots
 back to unit ids for the core.
 """
@@ -37,6 +48,7 @@ from sim.arena.config import (
     F_KIND,
     F_LEVEL,
     F_MAXHP,
+    F_MOVE_CD,
     F_RESPAWN,
     F_ROLE,
     F_STUN,
@@ -50,10 +62,18 @@ from sim.arena.config import (
     KIND_CREEP,
     KIND_HERO,
     KIND_TOWER,
+    M_HP,
+    M_LEVEL,
+    M_MAXHP,
+    M_TICK,
+    M_X,
+    M_Y,
     MAX_LEVEL,
     MAX_TEAM,
     NUM_HEROES,
     NUM_MOVES,
+    P_CREEPS,
+    P_FIRST_WAVE,
     P_FOG,
     P_MEMORY,
     P_SIZE0,
@@ -118,20 +138,23 @@ def _fill_slot(
         x = ui[n, u, F_X]
         y = ui[n, u, F_Y]
         hp = ui[n, u, F_HP]
+        maxhp = ui[n, u, F_MAXHP]
+        level = ui[n, u, F_LEVEL]
         f[0] = 1.0
-    else:  # remembered: where and how healthy it was last seen
-        x = mem[n, team, u, 0]
-        y = mem[n, team, u, 1]
-        hp = mem[n, team, u, 3]
-        f[23] = min(1.0, (tick - mem[n, team, u, 2]) / MEMORY_HORIZON)
+    else:  # remembered: as it was when last seen
+        x = mem[n, team, u, M_X]
+        y = mem[n, team, u, M_Y]
+        hp = mem[n, team, u, M_HP]
+        maxhp = mem[n, team, u, M_MAXHP]
+        level = mem[n, team, u, M_LEVEL]
+        f[23] = min(1.0, (tick - mem[n, team, u, M_TICK]) / MEMORY_HORIZON)
     emask[n, h, s] = 1
     slot_unit[n, h, s] = u
     f[1] = (x - ui[n, h, F_X]) / size
     f[2] = (y - ui[n, h, F_Y]) / size
     f[3] = x / size
     f[4] = y / size
-    maxhp = ui[n, u, F_MAXHP]
-    f[5] = hp / maxhp if maxhp > 0 else 0.0
+    f[5] = max(0, hp) / maxhp if maxhp > 0 else 0.0
     f[6] = min(1.0, maxhp / MAX_HP_NORM)
     f[7] = 1.0 if ui[n, u, F_TEAM] == team else 0.0
     kind = ui[n, u, F_KIND]
@@ -141,10 +164,12 @@ def _fill_slot(
     f[11] = 1.0 if kind == KIND_CORE else 0.0
     if kind == KIND_HERO:
         role = ui[n, u, F_ROLE]
-        f[12 + role] = 1.0
-        f[17] = ui[n, u, F_LEVEL] / MAX_LEVEL
-        f[19] = min(1.0, ui[n, u, F_RESPAWN] / 200.0)
-        f[21] = ui[n, u, F_ABL_CD] / ROLE_STATS[role, S_ABL_CD]
+        f[12 + role] = 1.0  # public
+        f[17] = level / MAX_LEVEL
+        if ui[n, u, F_ALIVE] == 0:  # deaths are public
+            f[19] = min(1.0, ui[n, u, F_RESPAWN] / 200.0)
+        if visible:
+            f[21] = ui[n, u, F_ABL_CD] / ROLE_STATS[role, S_ABL_CD]
     f[18] = 1.0 if ui[n, u, F_ALIVE] == 1 else 0.0
     if visible:
         period = ui[n, u, F_ATK_PERIOD]
@@ -156,6 +181,21 @@ def _fill_slot(
     if can_act and hero_ability_ok(ui, vis, n, h, u):
         f[25] = 1.0
         mabl[n, h, 1 + s] = 1
+
+
+@njit(cache=True)
+def _next_wave(tick: int, params: np.ndarray) -> float:
+    """Ticks until the next creep wave spawns, over the wave period, at most 1 (1 also
+    when creeps are off); 0 means the very next tick."""
+    if params[P_CREEPS] == 0:
+        return 1.0
+    period = params[P_WAVE_PERIOD]
+    first = params[P_FIRST_WAVE]
+    if tick <= first:
+        wait = first - tick
+    else:
+        wait = (period - (tick - first) % period) % period
+    return min(1.0, wait / period)
 
 
 @njit(cache=True)
@@ -197,6 +237,7 @@ def observe(
         tick = gi[n, G_TICK]
         for team in range(2):
             team_visible_cells(ui, gi, n, team, terrain, bush, params, tvis[n, team])
+        next_wave = _next_wave(tick, params)
         max_struct = np.zeros(2, dtype=np.float64)
         alive = np.zeros(2, dtype=np.int64)
         for team in range(2):
@@ -216,7 +257,7 @@ def observe(
             mmove[n, h, 0] = 1
             matk[n, h, 0] = 1
             mabl[n, h, 0] = 1
-            if can_act:
+            if can_act and ui[n, h, F_MOVE_CD] == 0:
                 for d in range(1, NUM_MOVES):
                     if passable(terrain, hx, hy, d):
                         mmove[n, h, d] = 1
@@ -238,7 +279,7 @@ def observe(
                 if ui[n, v, F_EXISTS] == 0:
                     continue
                 seen_now = ui[n, v, F_ALIVE] == 1 and vis[n, team, v] == 1
-                if seen_now or (memory and mem[n, team, v, 2] >= 0):
+                if seen_now or (memory and mem[n, team, v, M_TICK] >= 0):
                     _fill_slot(ui, vis, mem, n, h, v, SLOT_ENEMY_HERO + i, tick, size, ent,
                                emask, slot_unit, matk, mabl, can_act)  # fmt: skip
             # creeps, nearest first (ties by unit id)
@@ -292,7 +333,9 @@ def observe(
                 own += max(0, ui[n, STRUCT0 + team * STRUCTS_PER_TEAM + k, F_HP])
                 v = STRUCT0 + enemy * STRUCTS_PER_TEAM + k
                 if ui[n, v, F_ALIVE] == 1:
-                    other += ui[n, v, F_HP] if vis[n, team, v] == 1 else max(0, mem[n, team, v, 3])
+                    other += (
+                        ui[n, v, F_HP] if vis[n, team, v] == 1 else max(0, mem[n, team, v, M_HP])
+                    )
             g = glob[n, h]
             g[0] = min(1.0, tick / params[P_TIME_LIMIT])
             g[1] = params[P_SIZE0 + team] / MAX_TEAM
@@ -301,8 +344,7 @@ def observe(
             g[4] = other / max_struct[enemy]
             g[5] = min(1.0, gi[n, G_KILLS + team] / 50.0)
             g[6] = min(1.0, gi[n, G_KILLS + enemy] / 50.0)
-            period = params[P_WAVE_PERIOD]
-            g[7] = (period - tick % period) / period
+            g[7] = next_wave
             g[8] = alive[team] / MAX_TEAM
             g[9] = ui[n, h, F_LEVEL] / MAX_LEVEL
             g[10] = 1.0 if params[P_FOG] == 1 else 0.0

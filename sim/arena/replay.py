@@ -18,7 +18,7 @@ from sim.arena.batch import ACTION_PARTS, ArenaBatch
 from sim.arena.config import NUM_HEROES, NUM_MOVES, NUM_UNITS, ArenaConfig
 
 FORMAT = "fogarena-replay"
-VERSION = 1
+VERSION = 2  # 2: two-pass deaths, end-of-tick timers, per-team mirrored navigation
 
 
 class ReplayError(ValueError):
@@ -81,8 +81,12 @@ def load_replay(path: str | Path) -> tuple[ArenaConfig, int, np.ndarray, str]:
         config = ArenaConfig.from_dict(meta["config"])
     except (TypeError, ValueError) as e:
         raise ReplayError(f"malformed replay file {str(path)!r}: bad config ({e})") from e
-    if not isinstance(meta["seed"], int):
-        raise ReplayError(f"malformed replay file {str(path)!r}: seed must be an integer")
+    seed = meta["seed"]
+    if not isinstance(seed, int) or isinstance(seed, bool) or not -(1 << 63) <= seed < (1 << 63):
+        raise ReplayError(
+            f"malformed replay file {str(path)!r}: seed must be an integer in the int64 range, "
+            f"got {seed!r}"
+        )
     if (
         actions.ndim != 3
         or actions.shape[1:] != (NUM_HEROES, ACTION_PARTS)
@@ -104,7 +108,7 @@ def load_replay(path: str | Path) -> tuple[ArenaConfig, int, np.ndarray, str]:
             f"malformed replay file {str(path)!r}: {len(actions)} ticks of actions for a "
             f"time limit of {config.time_limit}"
         )
-    return config, meta["seed"], actions.astype(np.int32), str(meta.get("final_hash", ""))
+    return config, seed, actions.astype(np.int32), str(meta.get("final_hash", ""))
 
 
 def replay_batch(path: str | Path):

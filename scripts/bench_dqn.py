@@ -51,6 +51,8 @@ class Config:
     """envs per vector env in the env-throughput figures."""
     only: tuple[str, ...] = ()
     """Run only these sections: env, learn, memory (all when empty)."""
+    threads2: bool = False
+    """Also time our ALE vector env on 2 worker threads (both cores; keep them idle)."""
 
 
 def summary(samples: list[float]) -> dict:
@@ -101,15 +103,20 @@ def bench_env(cfg: Config) -> dict:
             env.step(act)
         return steps * n / (time.perf_counter() - t)
 
-    sides = {"ours": ours(), "sync": sync()}
+    sides = {"ours": ours(), "sync": sync(), "emulator": Emulator(cfg.game, n)}
+    if cfg.threads2:
+        sides["ours_2_threads"] = make_atari(cfg.game, "machado", True, n, num_threads=2)
     for env in sides.values():
-        rate_warm = env.reset(seed=0)  # noqa: F841 - warm-up: ROM load, Numba
+        env.reset(seed=0)  # warm-up: ROM load, Numba
         env.step(np.zeros(n, np.int64))
     samples: dict[str, list[float]] = {k: [] for k in sides}
     for _ in range(cfg.repeats):
         for name, env in sides.items():
             samples[name].append(rate(env))
-    ratios = [o / s for o, s in zip(samples["ours"], samples["sync"], strict=True)]
+
+    def ratio(a: str, b: str) -> dict:
+        return summary([x / y for x, y in zip(samples[a], samples[b], strict=True)])
+
     out = {
         "game": cfg.game,
         "protocol": "machado",
@@ -118,16 +125,70 @@ def bench_env(cfg: Config) -> dict:
         "observations_identical": same,
         "ours_ale_vector_steps_per_s": summary(samples["ours"]),
         "gymnasium_sync_steps_per_s": summary(samples["sync"]),
-        "ratio": summary(ratios),
+        "ratio": ratio("ours", "sync"),
+        "emulator_only_steps_per_s": summary(samples["emulator"]),
+        "ceiling_ratio_emulator_over_sync": ratio("emulator", "sync"),
         "threads": 1,
     }
+    if cfg.threads2:
+        out["ours_2_threads_steps_per_s"] = summary(samples["ours_2_threads"])
+        out["ratio_2_threads_over_sync"] = ratio("ours_2_threads", "sync")
     say(
         cfg,
         f"env: ours {out['ours_ale_vector_steps_per_s']['median']:.0f} steps/s, "
         f"SyncVectorEnv {out['gymnasium_sync_steps_per_s']['median']:.0f}: "
-        f"{out['ratio']['median']:.2f}x (identical obs: {same})",
+        f"{out['ratio']['median']:.2f}x (identical obs: {same}); emulation alone "
+        f"{out['emulator_only_steps_per_s']['median']:.0f} "
+        f"({out['ceiling_ratio_emulator_over_sync']['median']:.2f}x)"
+        + (
+            f"; ours on 2 threads {out['ours_2_threads_steps_per_s']['median']:.0f} "
+            f"({out['ratio_2_threads_over_sync']['median']:.2f}x)"
+            if cfg.threads2
+            else ""
+        ),
     )
     return out
+
+
+class Emulator:
+    """The floor of any one-thread pipeline: the ALE emulation alone, as the pipelines
+    run it per agent step (4 frames, sticky actions 0.25, the two last screens read in
+    gray), in a Python loop with no resize, stack or wrappers."""
+
+    def __init__(self, game: str, n: int):
+        import ale_py
+
+        from envs.atari.factory import parse_game
+
+        rom = ale_py.roms.get_rom_path(parse_game(game)[1])
+        self.ales = []
+        for i in range(n):
+            ale = ale_py.ALEInterface()
+            ale.setLoggerMode(ale_py.LoggerMode.Error)
+            ale.setInt("random_seed", i)
+            ale.setFloat("repeat_action_probability", 0.25)
+            ale.loadROM(rom)
+            self.ales.append(ale)
+        self.actions = self.ales[0].getLegalActionSet()
+        self.single_action_space = type("S", (), {"n": len(self.actions)})
+        self.screens = [np.empty((210, 160), np.uint8) for _ in range(2)]
+
+    def reset(self, seed: int | None = None) -> None:
+        for ale in self.ales:
+            ale.reset_game()
+
+    def step(self, actions: np.ndarray) -> None:
+        a, b = self.screens
+        for ale, i in zip(self.ales, actions, strict=True):
+            act = self.actions[i]
+            ale.act(act)
+            ale.act(act)
+            ale.act(act)
+            ale.getScreenGrayscale(a)
+            ale.act(act)
+            ale.getScreenGrayscale(b)
+            if ale.game_over():
+                ale.reset_game()
 
 
 # ---- learning throughput -------------------------------------------------------------
@@ -209,6 +270,15 @@ def bench_learn(cfg: Config) -> dict:
         seed=0,
         device="cpu",
     )
+
+    # SB3 anneals epsilon over a fraction of the ``total_timesteps`` of each learn() call;
+    # timing in chunks would restart that schedule. Both sides follow the same one: linear
+    # over the agent steps taken, from eps_start to eps_end in exploration_steps.
+    def sb3_epsilon(_progress_remaining: float) -> float:
+        frac = min(1.0, sb3.num_timesteps / HYPER["exploration_steps"])
+        return HYPER["eps_start"] + frac * (HYPER["eps_end"] - HYPER["eps_start"])
+
+    sb3.exploration_schedule = sb3_epsilon
     n_ours = sum(p.numel() for p in ours.q.parameters())
     n_sb3 = sum(p.numel() for p in sb3.q_net.parameters())
     assert n_ours == n_sb3, (n_ours, n_sb3)
@@ -242,6 +312,8 @@ def bench_learn(cfg: Config) -> dict:
         "ours_steps_per_s": summary(samples["ours"]),
         "sb3_steps_per_s": summary(samples["sb3"]),
         "ratio": summary(ratios),
+        "epsilon_at_end": {"ours": ours.epsilon(), "sb3": sb3.exploration_rate},
+        "steps_at_end": {"ours": ours.step, "sb3": sb3.num_timesteps},
         "threads": 1,
     }
     say(

@@ -141,3 +141,38 @@ def test_bad_input():
         with pytest.raises(ValueError, match="invalid action"):
             env.step(bad)
     assert env.unwrapped.get_state() == before
+
+
+def test_minatar_vector_env_equals_sync_vector_env():
+    """Our MinAtar vector env steps exactly as SyncVectorEnv over the single envs,
+    autoresets and the time limit included; its state round trip resumes exactly."""
+    from envs.atari.minatar import MinAtarVectorEnv
+
+    short = {"max_episode_steps": 40}  # truncations too, not only game overs
+    fast = make_atari("minatar:breakout", num_envs=3, overrides=short)
+    sync = make_atari("minatar:breakout", num_envs=3, backend="sync", overrides=short)
+    assert isinstance(fast, MinAtarVectorEnv) and fast.metadata["backend"] == "minatar"
+    np.testing.assert_array_equal(fast.reset(seed=4)[0], sync.reset(seed=4)[0])
+    rng = np.random.default_rng(0)
+    ends = 0
+    for _ in range(120):
+        act = rng.integers(6, size=3)
+        ra, rb = fast.step(act), sync.step(act)
+        for x, y in zip(ra[:4], rb[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+        ends += int((ra[2] | ra[3]).sum())
+    assert ends > 3
+    state, pending = fast.get_state(), fast._autoreset_envs.tolist()
+    other = make_atari("minatar:breakout", num_envs=3, overrides=short)
+    other.reset(seed=99)  # other episodes, replaced whole by the state
+    other.set_state(state, pending)
+    for act in rng.integers(6, size=(60, 3)):
+        ra, rb = fast.step(act), other.step(act)
+        for x, y in zip(ra[:4], rb[:4], strict=True):
+            np.testing.assert_array_equal(x, y)
+    before = fast._obs.copy()
+    with pytest.raises(ValueError, match="invalid actions"):
+        fast.step(np.array([0, 6, 1]))
+    with pytest.raises(ValueError, match="invalid actions"):
+        fast.step(np.array([0, 1]))
+    np.testing.assert_array_equal(fast._obs, before)

@@ -126,3 +126,62 @@ def test_bad_settings_and_checkpoints(tmp_path, capsys):
     with pytest.raises(CheckpointError, match="not a readable"):
         Trainer.resume(path)
     assert train_dqn(DQNArgs(resume=str(path), progress=False)) == 2
+
+
+@pytest.mark.parametrize(
+    ("arch", "shape", "dueling", "double", "weighted"),
+    [
+        ("minatar", (4, 10, 10), False, False, False),
+        ("minatar", (4, 10, 10), True, True, True),
+        ("nature", (4, 84, 84), True, False, False),
+    ],
+)
+def test_hand_written_step_matches_autograd(arch, shape, dueling, double, weighted):
+    """The Learner's forward, backward, clipping and Adam equal the autograd version."""
+    import copy
+
+    import torch.nn.functional as F
+
+    from agents.dqn.learner import Learner
+
+    torch.manual_seed(0)
+    scale = 255.0 if arch == "nature" else 1.0
+    high = 256 if arch == "nature" else 2
+    q = QNetwork(shape, 6, arch, dueling, scale)
+    target = copy.deepcopy(q).requires_grad_(False)
+    with torch.no_grad():
+        for p in target.parameters():
+            p.add_(0.01 * torch.randn_like(p))
+    ref_q = copy.deepcopy(q)
+    opt = torch.optim.Adam(q.parameters(), lr=1e-3, eps=1e-4, fused=True)
+    ref_opt = torch.optim.Adam(ref_q.parameters(), lr=1e-3, eps=1e-4, fused=True)
+    learner = Learner(q, target, opt, double, max_grad_norm=0.5)
+    g = torch.Generator().manual_seed(1)
+    for _ in range(3):
+        obs = torch.randint(0, high, (8, *shape), generator=g, dtype=torch.uint8)
+        nxt = torch.randint(0, high, (8, *shape), generator=g, dtype=torch.uint8)
+        actions = torch.randint(0, 6, (8,), generator=g)
+        returns = torch.randn(8, generator=g)
+        discounts = torch.rand(8, generator=g)
+        weights = torch.rand(8, generator=g) if weighted else None
+        with torch.no_grad():
+            td = learner.step(obs, actions, returns, discounts, nxt, weights)
+        # The autograd reference, as the Trainer computed it before.
+        qa = ref_q(obs).gather(1, actions[:, None]).squeeze(1)
+        with torch.no_grad():
+            tq = target(nxt)
+            if double:
+                boot = tq.gather(1, ref_q(nxt).argmax(1, keepdim=True)).squeeze(1)
+            else:
+                boot = tq.max(1).values
+            y = returns + discounts * boot
+        loss = F.huber_loss(qa, y, reduction="none")
+        loss = (loss * weights if weighted else loss).mean()
+        ref_opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(ref_q.parameters(), 0.5)
+        ref_opt.step()
+        torch.testing.assert_close(td, (y - qa).detach(), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(learner.loss(), loss.detach(), rtol=1e-5, atol=1e-6)
+        for (name, a), b in zip(q.named_parameters(), ref_q.parameters(), strict=True):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 
-from agents.dqn.sumtree import SumTree
+from agents.dqn.sumtree import SumTree, _set
 
 
 @dataclass
@@ -93,6 +94,9 @@ class FrameReplay:
         self.max_priority = 1.0
         self.tree = SumTree(E * S) if prioritized else None
         self._base = np.arange(E, dtype=np.int64) * S
+        self._no_tree = np.zeros(0, np.float64)
+        self._frames2d = self.frames.reshape(E * S, -1)  # a view: one row per frame
+        self._gpow = (self.gamma ** np.arange(n_step + 1)).astype(np.float32)
 
     # ---- writing ---------------------------------------------------------------------
     def _flat(self, env: np.ndarray, logical: np.ndarray) -> np.ndarray:
@@ -141,65 +145,61 @@ class FrameReplay:
         env = np.atleast_1d(np.asarray(env, np.int64))
         if not self.open[env].all():
             raise RuntimeError("add() for an env without an open episode: call start() first")
-        term = np.asarray(term, np.bool_)
-        stop = np.asarray(stop, np.bool_) | term
-        t = self.head[env] - 1  # the transition's slot holds its observation's newest frame
-        slot = self._flat(env, t)
-        self.actions[slot] = actions
-        self.rewards[slot] = rewards
-        self.term[slot] = term
-        self.stop[slot] = stop
-        next_obs = np.asarray(next_obs, np.uint8).reshape(len(env), self.stack, *self.frame_shape)
-        self._push(env, next_obs[:, -1])
-        # Complete windows: the transition n-1 steps back, or every pending one at a stop.
-        lag = t - (self.n_step - 1)
-        ready = lag >= self.first[env]
-        self._make_valid(env[ready], lag[ready])
-        for i in np.flatnonzero(stop):
-            lo = max(self.first[env[i]], t[i] - self.n_step + 2)
-            if lo <= t[i]:
-                e = np.full(t[i] - lo + 1, env[i])
-                self._make_valid(e, np.arange(lo, t[i] + 1))
-            self.first[env[i]] = t[i] + 1  # a life loss: the episode goes on from here
+        n = len(env)
+        if n == 0:
+            return
+        next_obs = np.asarray(next_obs, np.uint8).reshape(n, self.stack, -1)
+        tree = self.tree
+        _add(
+            env,
+            _vector(actions, np.int64, n),
+            _vector(rewards, np.float32, n),
+            next_obs[:, -1],
+            _vector(term, np.bool_, n),
+            _vector(stop, np.bool_, n),
+            self._frames2d,
+            self.actions,
+            self.rewards,
+            self.term,
+            self.stop,
+            self.valid,
+            self.head,
+            self.first,
+            self.slots,
+            self.stack,
+            self.n_step,
+            self._no_tree if tree is None else tree.tree,
+            0 if tree is None else tree.leaves,
+            self.max_priority**self.alpha,
+        )
 
     def end_episode(self, env: np.ndarray | list[int]) -> None:
         """Close the episodes of ``env`` (after their last :meth:`add`)."""
         self.open[np.asarray(env, np.int64)] = False
 
-    def _make_valid(self, env: np.ndarray, logical: np.ndarray) -> None:
-        if env.size == 0:
-            return
-        idx = self._flat(env, logical)
-        self.valid[idx] = True
-        if self.tree is not None:
-            self.tree.set(idx, np.full(idx.size, self.max_priority**self.alpha))
-
     # ---- reading ---------------------------------------------------------------------
     def __len__(self) -> int:
         return int(self.valid.sum())
 
-    def _stacks(self, flat: np.ndarray) -> np.ndarray:
-        env, slot = np.divmod(flat, self.slots)
-        offs = np.arange(-self.stack + 1, 1)
-        idx = env[:, None] * self.slots + (slot[:, None] + offs[None, :]) % self.slots
-        return self.frames[idx].reshape(len(flat), *self.obs_shape)
-
     def _uniform(self, size: int, rng: np.random.Generator) -> np.ndarray:
         filled = np.minimum(self.head, self.slots)
-        total = int(filled.sum())
-        out = np.empty(0, np.int64)
+        cum = np.cumsum(filled)
+        total = int(cum[-1])
+        out = np.empty(size, np.int64)
+        have = 0
         for _ in range(1000):
             draw = rng.integers(total, size=2 * size)
-            env = np.searchsorted(np.cumsum(filled), draw, side="right")
-            flat = self._base[env] + draw - (np.cumsum(filled) - filled)[env]
-            out = np.concatenate([out, flat[self.valid[flat]]])
-            if out.size >= size:
-                return out[:size]
+            have = _pick(draw, cum, filled, self._base, self.valid, out, have)
+            if have >= size:
+                return out
         raise RuntimeError("the replay holds no complete transition yet")
 
-    def sample(self, size: int, rng: np.random.Generator, beta: float = 0.4) -> Batch:
+    def sample(
+        self, size: int, rng: np.random.Generator, beta: float = 0.4, out: Batch | None = None
+    ) -> Batch:
         """``size`` transitions with their n-step returns (uniform, or in proportion to
-        priority^alpha with importance weights^beta when prioritized)."""
+        priority^alpha with importance weights^beta when prioritized); written into the
+        arrays of ``out`` when given (see :meth:`batch_buffers`)."""
         if not self.valid.any():
             raise RuntimeError("the replay holds no complete transition yet")
         if self.tree is None:
@@ -215,32 +215,50 @@ class FrameReplay:
             p = self.tree.get(flat) / total
             w = (len(self) * p) ** (-beta)
             weights = (w / w.max()).astype(np.float32)
-        return self.gather(flat, weights)
+        return self.gather(flat, weights, out)
 
-    def gather(self, flat: np.ndarray, weights: np.ndarray | None = None) -> Batch:
-        """The batch of the given flat slot ids (which must be valid)."""
-        env, slot = np.divmod(flat, self.slots)
-        returns = np.zeros(len(flat), np.float32)
-        discounts = np.full(len(flat), self.gamma**self.n_step, np.float32)
-        steps = np.full(len(flat), self.n_step, np.int64)
-        alive = np.ones(len(flat), np.bool_)
-        for k in range(self.n_step):
-            i = env * self.slots + (slot + k) % self.slots
-            returns += np.where(alive, np.float32(self.gamma**k) * self.rewards[i], 0)
-            ended = alive & self.stop[i]
-            steps[ended] = k + 1
-            discounts[ended] = np.where(self.term[i[ended]], 0.0, self.gamma ** (k + 1))
-            alive &= ~self.stop[i]
-        nxt = env * self.slots + (slot + steps) % self.slots
+    def batch_buffers(self, size: int) -> Batch:
+        """Arrays for :meth:`sample` to fill in place (reused batch after batch)."""
         return Batch(
-            obs=self._stacks(flat),
-            actions=self.actions[flat],
-            returns=returns,
-            discounts=discounts,
-            next_obs=self._stacks(nxt),
-            index=flat,
-            weights=np.ones(len(flat), np.float32) if weights is None else weights,
+            obs=np.empty((size, *self.obs_shape), np.uint8),
+            actions=np.empty(size, np.int64),
+            returns=np.empty(size, np.float32),
+            discounts=np.empty(size, np.float32),
+            next_obs=np.empty((size, *self.obs_shape), np.uint8),
+            index=np.empty(size, np.int64),
+            weights=np.ones(size, np.float32),
         )
+
+    def gather(
+        self, flat: np.ndarray, weights: np.ndarray | None = None, out: Batch | None = None
+    ) -> Batch:
+        """The batch of the given flat slot ids (which must be valid)."""
+        flat = np.asarray(flat, np.int64)
+        b = self.batch_buffers(len(flat)) if out is None else out
+        if len(b.index) != len(flat):
+            raise ValueError(f"out holds {len(b.index)} transitions, not {len(flat)}")
+        b.index[...] = flat
+        if weights is not None:
+            b.weights[...] = weights
+        size = len(flat)
+        _gather(
+            flat,
+            self._frames2d,
+            self.actions,
+            self.rewards,
+            self.term,
+            self.stop,
+            self.slots,
+            self.stack,
+            self.n_step,
+            self._gpow,
+            b.obs.reshape(size, self.stack, -1),
+            b.next_obs.reshape(size, self.stack, -1),
+            b.actions,
+            b.returns,
+            b.discounts,
+        )
+        return b
 
     def update_priorities(self, index: np.ndarray, errors: np.ndarray, eps: float = 1e-6) -> None:
         if self.tree is None:
@@ -283,4 +301,96 @@ class FrameReplay:
             self.tree.tree[...] = arrays["tree"]
         self.max_priority = float(meta["max_priority"])
         self.gamma = float(meta["gamma"])
+        self._gpow = (self.gamma ** np.arange(self.n_step + 1)).astype(np.float32)
         self.alpha = float(meta["alpha"])
+
+
+def _vector(x, dtype, n: int) -> np.ndarray:
+    a = np.asarray(x, dtype)
+    return a if a.shape == (n,) else np.broadcast_to(a, (n,))
+
+
+# ---- Numba kernels ---------------------------------------------------------------------
+@njit(cache=True)
+def _validate(idx, valid, tree, leaves, priority):  # pragma: no cover - Numba
+    valid[idx] = True
+    if tree.size:
+        _set(tree, leaves, np.array([idx]), np.array([priority]))
+
+
+@njit(cache=True)
+def _add(
+    env, actions, rewards, newest, term, stop, frames, act_s, rew_s, term_s, stop_s,
+    valid, head, first, slots, stack, n_step, tree, leaves, priority,
+):  # fmt: skip  # pragma: no cover - Numba
+    # Envs own disjoint slot ranges: each is written in turn, as FrameReplay.add documents.
+    zero = np.zeros(1)
+    for i in range(env.shape[0]):
+        e = env[i]
+        base = e * slots
+        t = head[e] - 1  # the transition's slot holds its observation's newest frame
+        slot = base + t % slots
+        st = stop[i] or term[i]
+        act_s[slot] = actions[i]
+        rew_s[slot] = rewards[i]
+        term_s[slot] = term[i]
+        stop_s[slot] = st
+        # The new frame overwrites the oldest; transitions reaching back to it lose it.
+        logical = head[e]
+        for k in range(stack):
+            j = base + (logical + k) % slots
+            if valid[j]:
+                valid[j] = False
+                if tree.size:
+                    _set(tree, leaves, np.array([j]), zero)
+        frames[base + logical % slots] = newest[i]
+        head[e] = logical + 1
+        # Complete windows: the transition n-1 steps back, or every pending one at a stop.
+        lag = t - (n_step - 1)
+        if lag >= first[e]:
+            _validate(base + lag % slots, valid, tree, leaves, priority)
+        if st:
+            for s in range(max(first[e], t - n_step + 2), t + 1):
+                _validate(base + s % slots, valid, tree, leaves, priority)
+            first[e] = t + 1  # a life loss: the episode goes on from here
+
+
+@njit(cache=True)
+def _pick(draw, cum, filled, base, valid, out, have):  # pragma: no cover - Numba
+    """Map uniform draws over the filled slots to flat ids; keep the valid ones."""
+    for d in draw:
+        if have >= out.shape[0]:
+            break
+        e = np.searchsorted(cum, d, side="right")
+        flat = base[e] + d - (cum[e] - filled[e])
+        if valid[flat]:
+            out[have] = flat
+            have += 1
+    return have
+
+
+@njit(cache=True)
+def _gather(
+    flat, frames, actions, rewards, term, stop, slots, stack, n_step, gpow,
+    obs, next_obs, act_out, ret_out, disc_out,
+):  # fmt: skip  # pragma: no cover - Numba
+    for b in range(flat.shape[0]):
+        f = flat[b]
+        base = (f // slots) * slots
+        s = f - base
+        ret = np.float32(0.0)
+        steps = n_step
+        disc = gpow[n_step]
+        for k in range(n_step):
+            i = base + (s + k) % slots
+            ret += gpow[k] * rewards[i]
+            if stop[i]:
+                steps = k + 1
+                disc = np.float32(0.0) if term[i] else gpow[k + 1]
+                break
+        for j in range(stack):
+            obs[b, j] = frames[base + (s - stack + 1 + j) % slots]
+            next_obs[b, j] = frames[base + (s + steps - stack + 1 + j) % slots]
+        act_out[b] = actions[f]
+        ret_out[b] = ret
+        disc_out[b] = disc

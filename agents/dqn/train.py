@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from agents.checkpoint import (
     CheckpointError,
@@ -28,9 +27,11 @@ from agents.checkpoint import (
 )
 from agents.dqn.config import DQNConfig, from_dict, resolve, to_dict
 from agents.dqn.evaluation import evaluate
+from agents.dqn.learner import Learner
 from agents.dqn.network import QNetwork
 from agents.dqn.replay import FrameReplay
 from envs.atari import make_atari
+from envs.atari.minatar import MinAtarVectorEnv
 
 CHECKPOINT = "checkpoint.safetensors"
 REPLAY = "replay.safetensors"
@@ -65,6 +66,7 @@ class Trainer:
         self.target.requires_grad_(False)
         # fused: one kernel per step instead of ~10 small ops per parameter (CPU and CUDA).
         self.opt = torch.optim.Adam(self.q.parameters(), lr=c.lr, eps=c.adam_eps, fused=True)
+        self.learner = Learner(self.q, self.target, self.opt, c.double, c.max_grad_norm)
         self.replay = FrameReplay(
             c.buffer_size,
             self.obs_shape,
@@ -75,6 +77,11 @@ class Trainer:
             c.prioritized,
             c.per_alpha,
         )
+        self._batch = self.replay.batch_buffers(c.batch_size)
+        self._batch_tensors = {
+            k: torch.from_numpy(getattr(self._batch, k))
+            for k in ("obs", "actions", "returns", "discounts", "next_obs", "weights")
+        }
         self.run_dir = (
             Path(run_dir) if run_dir is not None else Path(c.run_dir or default_run_dir(c.env))
         )
@@ -90,13 +97,13 @@ class Trainer:
         self.started = False
         self.obs = np.zeros((E, *self.obs_shape), np.uint8)
         self.pending = np.zeros(E, np.bool_)  # the next env step is that env's autoreset
+        self._env_ids = np.arange(E)
         self.lives = np.zeros(E, np.int64)
         self.ep_return = np.zeros(E, np.float64)
         self.ep_length = np.zeros(E, np.int64)
         self.history: list[dict[str, Any]] = []
         self.recent: list[float] = []
         self.writer = None
-        self._loss = torch.zeros(())
 
     # ---- acting and learning -----------------------------------------------------------
     def epsilon(self) -> float:
@@ -111,42 +118,28 @@ class Trainer:
         if explore.all():
             return random_actions
         with torch.inference_mode():
-            greedy = self.q(torch.from_numpy(obs).to(self.device)).argmax(1).cpu().numpy()
-        return np.where(explore, random_actions, greedy)
+            greedy = self.learner.online(torch.from_numpy(obs).to(self.device)).argmax(1)
+        return np.where(explore, random_actions, greedy.cpu().numpy())
 
     def update(self) -> None:
         c = self.config
         beta = c.per_beta + (1.0 - c.per_beta) * min(1.0, self.step / c.total_steps)
-        b = self.replay.sample(c.batch_size, self.rng, beta)
-        dev = self.device
-        obs = torch.from_numpy(b.obs).to(dev)
-        nxt = torch.from_numpy(b.next_obs).to(dev)
-        actions = torch.from_numpy(b.actions).to(dev)
-        q = self.q(obs).gather(1, actions[:, None]).squeeze(1)
+        b = self.replay.sample(c.batch_size, self.rng, beta, out=self._batch)
+        t = self._batch_tensors  # views of the arrays just filled (on CPU: no copies)
+        if self.device.type != "cpu":
+            t = {k: v.to(self.device, non_blocking=True) for k, v in t.items()}
         with torch.no_grad():
-            target_q = self.target(nxt)
-            if c.double:
-                best = self.q(nxt).argmax(1, keepdim=True)
-                bootstrap = target_q.gather(1, best).squeeze(1)
-            else:
-                bootstrap = target_q.max(1).values
-            y = (
-                torch.from_numpy(b.returns).to(dev)
-                + torch.from_numpy(b.discounts).to(dev) * bootstrap
+            td = self.learner.step(
+                t["obs"],
+                t["actions"],
+                t["returns"],
+                t["discounts"],
+                t["next_obs"],
+                t["weights"] if c.prioritized else None,
             )
-        loss = F.huber_loss(q, y, reduction="none")
         if c.prioritized:
-            loss = loss * torch.from_numpy(b.weights).to(dev)
-        loss = loss.mean()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if c.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.q.parameters(), c.max_grad_norm)
-        self.opt.step()
-        if c.prioritized:
-            self.replay.update_priorities(b.index, (y - q).detach().abs().cpu().numpy())
+            self.replay.update_priorities(b.index, td.abs().cpu().numpy())
         self.updates += 1
-        self._loss = loss.detach()
 
     def collect(self) -> None:
         """One step of every env, written to the replay."""
@@ -158,39 +151,47 @@ class Trainer:
             self.started = True
         actions = self.act(self.obs)
         obs, reward, terminated, truncated, info = self.envs.step(actions)
-        lives = np.asarray(info.get("lives", np.zeros(len(obs))), np.int64)
-        real = ~self.pending
-        done = (terminated | truncated) & real
-        life = np.zeros_like(done)
+        lives = info.get("lives")
+        ended = terminated | truncated
+        pending = self.pending
+        if pending.any():
+            real = ~pending
+            done = ended & real
+        else:  # the usual step: every env made a transition (fewer small array ops)
+            real, done = None, ended
         if self.protocol["life_loss"]:
-            life = real & ~done & (lives < self.lives)
-        idx = np.flatnonzero(real)
-        self.replay.add(
-            idx,
-            actions[idx],
-            reward[idx],
-            obs[idx],
-            (terminated | life)[idx],
-            (done | life)[idx],
-        )
-        self.ep_return[idx] += reward[idx]
-        self.ep_length[idx] += 1
-        restarted = np.flatnonzero(self.pending)
-        if restarted.size:
+            life = ~done & (lives < self.lives)
+            if real is not None:
+                life &= real
+            term, stop = terminated | life, done | life
+        else:
+            term, stop = terminated, done
+        if real is None:
+            self.replay.add(self._env_ids, actions, reward, obs, term, stop)
+            self.ep_return += reward
+            self.ep_length += 1
+            n = len(obs)
+        else:
+            idx = np.flatnonzero(real)
+            self.replay.add(idx, actions[idx], reward[idx], obs[idx], term[idx], stop[idx])
+            self.ep_return[idx] += reward[idx]
+            self.ep_length[idx] += 1
+            restarted = np.flatnonzero(pending)
             self.replay.start(restarted, obs[restarted])
-        for i in np.flatnonzero(done):
-            raw = self.ep_return[i]
-            if "episode" in info and info.get("_episode", np.ones(len(obs), bool))[i]:
-                raw = float(info["episode"]["r"][i])  # unclipped, from RecordEpisodeStatistics
-            self._log_episode(float(raw), int(self.ep_length[i]))
-            self.ep_return[i] = 0.0
-            self.ep_length[i] = 0
+            n = len(idx)
         if done.any():
+            for i in np.flatnonzero(done):
+                raw = self.ep_return[i]
+                if "episode" in info and info.get("_episode", np.ones(len(obs), bool))[i]:
+                    raw = float(info["episode"]["r"][i])  # unclipped (RecordEpisodeStatistics)
+                self._log_episode(float(raw), int(self.ep_length[i]))
+                self.ep_return[i] = 0.0
+                self.ep_length[i] = 0
             self.replay.end_episode(np.flatnonzero(done))
         self.pending = done
         self.obs[...] = obs
-        self.lives[...] = lives
-        n = int(real.sum())
+        if lives is not None:
+            self.lives[...] = lives
         self.step += n
         if self.step >= self.learn_from:
             self.credit += n
@@ -258,7 +259,7 @@ class Trainer:
                     self.writer.add_scalar("train/epsilon", self.epsilon(), self.step)
                     self.writer.add_scalar("train/steps_per_s", rate, self.step)
                     if self.updates:
-                        self.writer.add_scalar("train/loss", float(self._loss), self.step)
+                        self.writer.add_scalar("train/loss", float(self.learner.loss()), self.step)
                     if self.recent:
                         bar.set_postfix(
                             ret=f"{np.mean(self.recent):.2f}", eps=f"{self.epsilon():.3f}"
@@ -297,10 +298,12 @@ class Trainer:
 
     # ---- checkpoints -------------------------------------------------------------------
     def _env_state(self) -> list[dict[str, Any]] | None:
-        """Exact state of the envs where they allow it (MinAtar in a SyncVectorEnv)."""
+        """Exact state of the envs where they allow it (MinAtar, either vector env)."""
         import gymnasium
 
         envs = self.envs
+        if isinstance(envs, MinAtarVectorEnv):
+            return envs.get_state()
         if not isinstance(envs, gymnasium.vector.SyncVectorEnv):
             return None
         states = []
@@ -314,6 +317,9 @@ class Trainer:
         return states
 
     def _set_env_state(self, states: list[dict[str, Any]], pending: list[bool]) -> None:
+        if isinstance(self.envs, MinAtarVectorEnv):
+            self.envs.set_state(states, pending)
+            return
         for env, s in zip(self.envs.envs, states, strict=True):
             env.unwrapped.set_state(s["env"])
             env._elapsed_steps = s["elapsed"]

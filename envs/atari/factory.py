@@ -27,7 +27,7 @@ from typing import Any
 import gymnasium
 import numpy as np
 
-from envs.atari.minatar import MINATAR_GAMES, MinAtarEnv
+from envs.atari.minatar import MINATAR_GAMES, MinAtarEnv, MinAtarVectorEnv
 from envs.atari.preprocessing import AtariPreprocessing, LifeLossSignal, ProtocolStamp
 
 _ALE_COMMON = {
@@ -200,10 +200,12 @@ def make_atari(
 
     ``num_envs=None`` gives one ``gymnasium.Env``; an int gives a ``VectorEnv`` (next-step
     autoreset) of that many copies: ale-py's C++ ``AtariVectorEnv`` (``backend="ale"``,
-    the default for ALE games; ``num_threads`` worker threads, 0 = one per env) or
-    Gymnasium's ``SyncVectorEnv`` over the single envs (``backend="sync"``, the only one
-    for MinAtar). Both give identical observations for identical seeds and actions
-    without sticky actions or no-op starts.
+    the default for ALE games; ``num_threads`` worker threads, 0 = one per env), our
+    :class:`~envs.atari.minatar.MinAtarVectorEnv` (``backend="minatar"``, the default for
+    MinAtar) or Gymnasium's ``SyncVectorEnv`` over the single envs (``backend="sync"``,
+    any game; the one that renders). For identical seeds and actions the ALE backends
+    give identical observations without sticky actions or no-op starts, the MinAtar ones
+    always.
 
     ``overrides`` changes protocol settings (e.g. ``{"noop_max": 0}``); they are stamped
     too, under ``"overrides"``, so a result never passes for the plain protocol.
@@ -220,8 +222,8 @@ def make_atari(
     p = _stamp({**base, **(overrides or {})}, bool(training), canonical)
     if overrides:
         p["overrides"] = dict(overrides)
-    if backend not in ("auto", "ale", "sync"):
-        raise ValueError(f"unknown backend {backend!r}; use auto, ale or sync")
+    if backend not in ("auto", "ale", "minatar", "sync"):
+        raise ValueError(f"unknown backend {backend!r}; use auto, ale, minatar or sync")
     if num_envs is None:
         env = _single(kind, name, p, render_mode)
         if p["life_loss"]:
@@ -236,8 +238,20 @@ def make_atari(
     if not isinstance(num_envs, int) or num_envs < 1:
         raise ValueError(f"num_envs must be a positive int or None, got {num_envs!r}")
     if backend == "auto":
-        backend = "ale" if kind == "ale" else "sync"
-    if backend == "ale":
+        backend = "ale" if kind == "ale" else ("sync" if render_mode else "minatar")
+    if backend == "minatar":
+        if kind != "minatar":
+            raise ValueError("backend 'minatar' is for MinAtar games; ALE uses 'ale' or 'sync'")
+        if render_mode is not None:
+            raise ValueError("the 'minatar' backend does not render; use backend='sync'")
+        venv = MinAtarVectorEnv(
+            name,
+            num_envs,
+            sticky_action_prob=p["sticky_action_prob"],
+            difficulty_ramping=p["difficulty_ramping"],
+            max_episode_steps=p["max_episode_steps"],
+        )
+    elif backend == "ale":
         if kind != "ale":
             raise ValueError("backend 'ale' is for ALE games; MinAtar uses 'sync'")
         if render_mode is not None:

@@ -7,6 +7,8 @@ from typing import Any
 import gymnasium
 import numpy as np
 from gymnasium import spaces
+from gymnasium.vector import AutoresetMode
+from gymnasium.vector.utils import batch_space
 
 MINATAR_GAMES = ("asterix", "breakout", "freeway", "seaquest", "space_invaders")
 
@@ -160,6 +162,106 @@ class MinAtarEnv(gymnasium.Env):
         index = np.max(state * np.arange(1, state.shape[2] + 1), axis=2)
         image = _PALETTE[index % len(_PALETTE)]
         return np.kron(image, np.ones((16, 16, 1), np.uint8))
+
+
+class MinAtarVectorEnv(gymnasium.vector.VectorEnv):
+    """``num_envs`` copies of a :class:`MinAtarEnv` stepped in one loop, with the
+    time limit built in: the same observations, rewards and ends as Gymnasium's
+    ``SyncVectorEnv`` over ``TimeLimit(MinAtarEnv)`` (next-step autoreset), without its
+    per-step wrapper calls, action checks per env, info merging and array stacking.
+
+    ``infos`` are empty. :meth:`get_state` / :meth:`set_state` save and restore every game
+    mid-episode (checkpoints resume exactly).
+    """
+
+    metadata = {"render_modes": [], "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(
+        self,
+        game: str,
+        num_envs: int,
+        sticky_action_prob: float = 0.1,
+        difficulty_ramping: bool = True,
+        max_episode_steps: int = 100_000,
+    ):
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
+        if max_episode_steps < 1:
+            raise ValueError(f"max_episode_steps must be >= 1, got {max_episode_steps}")
+        self.envs = [
+            MinAtarEnv(game, sticky_action_prob, difficulty_ramping) for _ in range(num_envs)
+        ]
+        self.num_envs = num_envs
+        self.max_episode_steps = int(max_episode_steps)
+        self.render_mode = None
+        self.single_observation_space = self.envs[0].observation_space
+        self.single_action_space = self.envs[0].action_space
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._obs = np.zeros(self.observation_space.shape, np.uint8)
+        self._elapsed = np.zeros(num_envs, np.int64)
+        self._autoreset_envs = np.zeros(num_envs, np.bool_)
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict | None = None):
+        if seed is None or isinstance(seed, int):
+            seeds = [None if seed is None else seed + i for i in range(self.num_envs)]
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"{len(seeds)} seeds for {self.num_envs} envs")
+        for i, env in enumerate(self.envs):
+            self._obs[i] = env.reset(seed=seeds[i])[0]
+        self._elapsed[:] = 0
+        self._autoreset_envs[:] = False
+        return self._obs.copy(), {}
+
+    def step(self, actions):
+        actions = np.asarray(actions)
+        n = self.single_action_space.n
+        if (
+            actions.shape != (self.num_envs,)
+            or actions.dtype.kind not in "iu"
+            or (actions < 0).any()
+            or (actions >= n).any()
+        ):
+            raise ValueError(
+                f"invalid actions {actions!r}: expected {self.num_envs} ints in [0, {n})"
+            )
+        rewards = np.zeros(self.num_envs, np.float64)
+        terminated = np.zeros(self.num_envs, np.bool_)
+        truncated = np.zeros(self.num_envs, np.bool_)
+        for i, env in enumerate(self.envs):
+            if self._autoreset_envs[i]:
+                self._obs[i] = env.reset()[0]
+                self._elapsed[i] = 0
+                continue
+            game = env._game
+            reward, term = game.act(int(actions[i]))  # MinAtarEnv.step without its checks
+            env._needs_reset = bool(term)
+            rewards[i] = reward
+            terminated[i] = term
+            self._elapsed[i] += 1
+            truncated[i] = self._elapsed[i] >= self.max_episode_steps  # as TimeLimit
+            self._obs[i] = game.state().transpose(2, 0, 1)
+        np.logical_or(terminated, truncated, out=self._autoreset_envs)
+        return self._obs.copy(), rewards, terminated, truncated, {}
+
+    def get_state(self) -> list[dict[str, Any]]:
+        """Every game's state and step count (JSON-able); the autoreset flags are the
+        caller's to keep (:meth:`set_state` takes them back)."""
+        return [
+            {"env": env.get_state(), "elapsed": int(e)}
+            for env, e in zip(self.envs, self._elapsed, strict=True)
+        ]
+
+    def set_state(self, states: list[dict[str, Any]], autoreset: list[bool]) -> None:
+        if len(states) != self.num_envs or len(autoreset) != self.num_envs:
+            raise ValueError(f"states of {len(states)} envs for {self.num_envs}")
+        for i, (env, s) in enumerate(zip(self.envs, states, strict=True)):
+            env.set_state(s["env"])
+            self._elapsed[i] = s["elapsed"]
+            self._obs[i] = env._obs()
+        self._autoreset_envs[:] = autoreset
 
 
 def _encode(v: Any) -> Any:

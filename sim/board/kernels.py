@@ -58,6 +58,37 @@ def play(state: np.ndarray, action: int) -> None:
 
 
 @njit(cache=True)
+def observation_into(state: np.ndarray, out: np.ndarray) -> None:
+    """The game's observation planes of ``state``."""
+    g = state[H_GAME]
+    if g == CONNECT4:
+        connect4.observation_into(state, out)
+    elif g == OTHELLO:
+        othello.observation_into(state, out)
+    elif g == GOMOKU:
+        gomoku.observation_into(state, out)
+    elif g == GO:
+        go.observation_into(state, out)
+    else:
+        tictactoe.observation_into(state, out)
+
+
+@njit(cache=True)
+def is_legal(state: np.ndarray, action: int) -> bool:
+    """The game's legality test of ``action``."""
+    g = state[H_GAME]
+    if g == CONNECT4:
+        return connect4.is_legal(state, action)
+    if g == OTHELLO:
+        return othello.is_legal(state, action)
+    if g == GOMOKU:
+        return gomoku.is_legal(state, action)
+    if g == GO:
+        return go.is_legal(state, action)
+    return tictactoe.is_legal(state, action)
+
+
+@njit(cache=True)
 def is_terminal(state: np.ndarray) -> bool:
     return state[H_WINNER] != ONGOING
 

@@ -46,17 +46,12 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.board import connect4, go, gomoku, kernels, othello, tictactoe
+from sim.board import kernels
 from sim.board.base import (
-    CONNECT4,
     DRAW,
-    GO,
-    GOMOKU,
-    H_GAME,
     H_TO_PLAY,
     H_WINNER,
     ONGOING,
-    OTHELLO,
 )
 
 # What a path of select_leaves ended at.
@@ -113,38 +108,6 @@ def allocate(batch: int, capacity: int, state_size: int, num_actions: int) -> Tr
         np.zeros(batch, dtype=np.int32),
         np.zeros(batch, dtype=np.bool_),
     )
-
-
-# ---- game dispatch -----------------------------------------------------------------
-@njit(cache=True)
-def observation_into(state: np.ndarray, out: np.ndarray) -> None:
-    """The game's observation planes of ``state`` (``sim.board.kernels`` has no such switch)."""
-    g = state[H_GAME]
-    if g == CONNECT4:
-        connect4.observation_into(state, out)
-    elif g == OTHELLO:
-        othello.observation_into(state, out)
-    elif g == GOMOKU:
-        gomoku.observation_into(state, out)
-    elif g == GO:
-        go.observation_into(state, out)
-    else:
-        tictactoe.observation_into(state, out)
-
-
-@njit(cache=True)
-def is_legal(state: np.ndarray, action: int) -> bool:
-    """The game's legality test of ``action`` (not in ``sim.board.kernels`` either)."""
-    g = state[H_GAME]
-    if g == CONNECT4:
-        return connect4.is_legal(state, action)
-    if g == OTHELLO:
-        return othello.is_legal(state, action)
-    if g == GOMOKU:
-        return gomoku.is_legal(state, action)
-    if g == GO:
-        return go.is_legal(state, action)
-    return tictactoe.is_legal(state, action)
 
 
 @njit(cache=True, inline="always")
@@ -259,7 +222,7 @@ def random_action(state: np.ndarray, mask: np.ndarray) -> int:
     num_actions = mask.shape[0]
     for _ in range(4):
         a = np.random.randint(num_actions)
-        if is_legal(state, a):
+        if kernels.is_legal(state, a):
             return a
     return kernels.random_legal_action(state, mask)
 
@@ -435,7 +398,7 @@ def select_leaves(
             mask_out[num_leaves, :] = legal[b, node, :]
             if write_observations:
                 obs_out[num_leaves] = 0.0
-                observation_into(states[b, node], obs_out[num_leaves])
+                kernels.observation_into(states[b, node], obs_out[num_leaves])
             num_leaves += 1
     return num_leaves, num_collisions
 

@@ -42,6 +42,7 @@ from agents.checkpoint import (
     rng_state,
     save_checkpoint,
 )
+from agents.runs import open_run
 from selfplay import RatingTable
 from sim.board import make_game
 
@@ -169,10 +170,7 @@ class Trainer:
         """Train until the budget is spent; the final summary (also in summary.json)."""
         c = self.config
         torch.set_num_threads(c.threads)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
-        print(f"alphazero: writing to {self.run_dir}")
-        writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        writer = open_run(self.run_dir, "alphazero", c.to_json())
         # Fresh worker seeds per session: a resumed run does not replay the same streams.
         seed = int(np.random.SeedSequence([c.seed, self.iteration]).generate_state(1)[0])
         workers = ProcessWorkers(c, c.workers, seed) if c.workers else None

@@ -45,6 +45,7 @@ from agents.ppo.config import PPOConfig
 from agents.ppo.gym_source import GymSource
 from agents.ppo.learner import Rollout, UpdateSettings, ppo_update
 from agents.ppo.network import ActorCritic, PolicySpec, build_policy
+from agents.runs import open_run
 from selfplay import (
     LATEST,
     BuiltinPlayer,
@@ -294,10 +295,7 @@ class Trainer:
         """Train until the budget is spent; the final summary (also in summary.json)."""
         c = self.config
         torch.set_num_threads(c.threads)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        (self.run_dir / "config.json").write_text(json.dumps(c.to_json(), indent=2))
-        print(f"ppo: writing to {self.run_dir}")
-        writer = SummaryWriter(str(self.run_dir / "tensorboard"))
+        writer = open_run(self.run_dir, "ppo", c.to_json())
         self._start = time.perf_counter()
         last_save = self.elapsed_seconds()
         evaluating = c.league and c.eval_every_minutes > 0 and c.eval_games > 0

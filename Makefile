@@ -7,12 +7,12 @@ export SDL_VIDEODRIVER ?= dummy
 export SDL_AUDIODRIVER ?= dummy
 export PYGAME_HIDE_SUPPORT_PROMPT := 1
 
-.PHONY: install demo test lint format bench clean
+.PHONY: install engines demo test lint format bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,ray]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -33,7 +33,15 @@ demo: install
 	else echo "demo: $(SHARED) not found, no mistake benchmark"; fi && \
 	echo "demo: everything is in $$dir"
 
-test: install
+# GNU Go and Stockfish are the engines of the engine-bridge tests; they come from the
+# system's packages (tests that need them skip with the reason when they are absent).
+engines:
+	@command -v gnugo >/dev/null || test -x /usr/games/gnugo || \
+	{ test "$$(id -u)" = 0 && command -v apt-get >/dev/null && \
+	  timeout 180 apt-get install -y -qq --no-install-recommends gnugo stockfish >/dev/null 2>&1; } || \
+	echo "engines: gnugo/stockfish not installed; their tests will skip"
+
+test: install engines
 	$(PY) -m pytest -n 2 -q
 
 lint: install

@@ -16,6 +16,7 @@ GYM_ENVS: dict[str, tuple[str, dict]] = {
     "simarena/Othello-v0": (_BOARD_ENTRY, {"game": "othello"}),
     "simarena/Gomoku-v0": (_BOARD_ENTRY, {"game": "gomoku"}),
     "simarena/Go9x9-v0": ("envs.board.gym_env:go9x9", {}),
+    "simarena/Chess-v0": ("envs.board.chess_v0:gym_env", {}),
     "simarena/FogArena-v0": ("envs.arena.gym_env:FogArenaEnv", {}),
     "simarena/MinAtar-Asterix-v0": (
         "envs.atari.factory:make_atari_env",

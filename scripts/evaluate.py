@@ -44,6 +44,10 @@ class Args:
     network's first two plies drawn by visit shares; 0 plays none"""
     rollouts: int = 1000
     """simulations of the pure-MCTS baseline"""
+    gnugo_levels: list[int] = field(default_factory=list)
+    """Go: GNU Go levels (1..10) to play, --gnugo-games each (a rating ladder; needs gnugo)"""
+    gnugo_games: int = 10
+    """games against each GNU Go level, sides alternating"""
     seed: int = 0
     """seed of the search's random choices and of the matches"""
     threads: int = 2
@@ -69,8 +73,8 @@ def evaluate(args: Args) -> dict:
         raise ValueError(f"--sims must be >= 0, got {args.sims}")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
-    if not args.positions and args.games < 1:
-        raise ValueError("nothing to do: give --positions FILE and/or --games N")
+    if not args.positions and args.games < 1 and not args.gnugo_levels:
+        raise ValueError("nothing to do: give --positions FILE, --games N or --gnugo-levels L")
     for p in args.positions:
         if not Path(p).is_file():
             raise ValueError(f"no position file at {p!r}")
@@ -90,7 +94,26 @@ def evaluate(args: Args) -> dict:
         player = AlphaZeroPlayer(game, net, args.sims, opening_plies=OPENING_PLIES, **search)
         opponents = baselines(game, args.rollouts)
         out["matches"] = play_baselines(game, player, opponents, args.games, args.seed)
+    if args.gnugo_levels:
+        out["gnugo"] = gnugo_ladder(args, game, net, search)
     return out
+
+
+def gnugo_ladder(args: Args, game, net, search: dict) -> dict:
+    """The checkpoint against GNU Go at each of ``args.gnugo_levels`` (engine failures
+    count as forfeits, listed per level)."""
+    from agents.alphazero.evaluation import OPENING_PLIES
+    from agents.alphazero.player import AlphaZeroPlayer
+    from selfplay.engines import engine_ladder, forfeits, gnugo
+
+    if game.name != "go":
+        raise ValueError(f"--gnugo-levels plays Go; the checkpoint plays {game.name}")
+    if args.gnugo_games < 1:
+        raise ValueError(f"--gnugo-games must be >= 1, got {args.gnugo_games}")
+    player = AlphaZeroPlayer(game, net, args.sims, opening_plies=OPENING_PLIES, **search)
+    engines = [gnugo(game, level) for level in args.gnugo_levels]
+    results = engine_ladder(game, player, engines, args.gnugo_games, args.seed)
+    return {r.opponent: {**r.summary(), "forfeits": forfeits(r)} for r in results}
 
 
 def main_ppo(argv: list[str]) -> int:
@@ -126,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {report['mistakes']} mistakes in {report['positions']} positions = "
             f"{100 * report['mistake_rate']:.2f}% (95% CI {100 * lo:.2f}..{100 * hi:.2f}%)"
         )
-    for name, match in out.get("matches", {}).items():
+    for name, match in {**out.get("matches", {}), **out.get("gnugo", {})}.items():
         print(
             f"vs {name}: +{match['wins']} ={match['draws']} -{match['losses']}, "
             f"score {match['score']:.3f}"

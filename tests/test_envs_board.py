@@ -42,6 +42,7 @@ GAME_OF_AEC = {
     "othello_v0": "othello",
     "gomoku_v0": "gomoku",
     "go9x9_v0": "go",
+    "chess_v0": "chess",
 }
 # Smaller boards where the game allows it, so that full random games stay quick.
 FAST_AEC_KWARGS = {"gomoku_v0": {"size": 9}}
@@ -64,7 +65,7 @@ def play_masked(env, rng: np.random.Generator, max_steps: int = 10_000):
 
 # ---- registration ------------------------------------------------------------------
 def test_every_aec_env_has_a_gym_id():
-    assert len(GYM_IDS) == len(AEC_NAMES) == 5
+    assert len(GYM_IDS) == len(AEC_NAMES) == 6
     gym_games = sorted(gymnasium.make(env_id).unwrapped.game.name for env_id in GYM_IDS)
     assert gym_games == sorted(GAME_OF_AEC.values())
     for name, game in GAME_OF_AEC.items():
@@ -146,7 +147,8 @@ def test_game_options_pass_through():
 
 
 # ---- observations -------------------------------------------------------------------
-@pytest.mark.parametrize("name", AEC_NAMES)
+# Chess has AlphaZero's piece-type planes, flipped for Black (tests/test_chess.py).
+@pytest.mark.parametrize("name", [n for n in AEC_NAMES if n != "chess_v0"])
 def test_aec_observation_is_from_the_observers_side(name):
     """Planes 0/1 are the observer's / the other's stones, on either agent's turn."""
     env = AEC_ENVS[name].env(**FAST_AEC_KWARGS.get(name, {}))

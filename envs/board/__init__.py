@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from envs.board import connect4_v0, go9x9_v0, gomoku_v0, othello_v0, tictactoe_v0
+from envs.board import chess_v0, connect4_v0, go9x9_v0, gomoku_v0, othello_v0, tictactoe_v0
 from envs.board.aec import BoardGameAECEnv
 from envs.board.opponents import OPPONENTS, Opponent, make_opponent
 
@@ -18,6 +18,7 @@ AEC_ENVS: dict[str, ModuleType] = {
     "othello_v0": othello_v0,
     "gomoku_v0": gomoku_v0,
     "go9x9_v0": go9x9_v0,
+    "chess_v0": chess_v0,
 }
 
 __all__ = ["AEC_ENVS", "OPPONENTS", "BoardGameAECEnv", "Opponent", "make_opponent"]

@@ -15,6 +15,7 @@ GAMES: dict[str, tuple[str, str]] = {
     "othello": ("sim.board.othello", "Othello"),
     "gomoku": ("sim.board.gomoku", "Gomoku"),
     "go": ("sim.board.go", "Go"),
+    "chess": ("sim.board.chess", "Chess"),
 }
 
 

@@ -70,6 +70,23 @@ def to_int(value: object) -> int | None:
         return None
 
 
+def require_numba_rules(state_or_game: object, who: str) -> None:
+    """Raise ValueError unless a Numba kernel knows the game (of a state or a BoardGame).
+
+    The kernels dispatch on ``state[H_GAME]`` without bounds checks, so a state of a
+    Python-rules game (chess) must never reach them.
+    """
+    if isinstance(state_or_game, BoardGame):
+        ok, name = state_or_game.numba_rules, state_or_game.name
+    else:
+        game_id = int(np.asarray(state_or_game)[H_GAME])
+        ok, name = game_id in GAME_IDS.values(), f"game id {game_id}"
+    if not ok:
+        raise ValueError(
+            f"{who}: {name} has Python rules; the Numba searches only step {sorted(GAME_IDS)}"
+        )
+
+
 def is_int(value: object) -> bool:
     """True for an integer-like value (see :func:`to_int`)."""
     return to_int(value) is not None
@@ -90,6 +107,8 @@ class BoardGame:
     # from the top if rows_from_top; notation_note tells the reader about it in errors.
     rows_from_top: ClassVar[bool] = False
     notation_note: ClassVar[str] = ""
+    # False for games whose rules are Python (chess): the Numba searches cannot step them.
+    numba_rules: ClassVar[bool] = True
 
     def __init__(
         self, size: int, board_shape: tuple[int, int], num_actions: int, num_planes: int

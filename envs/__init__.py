@@ -43,6 +43,7 @@ GYM_ENVS: dict[str, tuple[str, dict]] = {
         "envs.atari.factory:make_atari_env",
         {"game": "ALE/Breakout-v5"},
     ),
+    "simarena/Drive-v0": ("envs.driving.env:DriveEnv", {}),
 }
 
 

@@ -59,8 +59,10 @@ class GroundMap:
             raise ValueError("GroundMap.ground must be a non-empty 2-D uint8 array")
         if not self.cell > 0:
             raise ValueError(f"GroundMap.cell must be positive, got {self.cell}")
-        bad = np.setdiff1d(np.unique(g), GROUND_CLASSES)
-        if bad.size:
+        # The ground classes are the contiguous ids TERRAIN..KERB; min/max is cheap on big maps.
+        lo, hi = int(g.min()), int(g.max())
+        if lo < TERRAIN or hi > KERB:
+            bad = np.setdiff1d(np.unique(g), GROUND_CLASSES)
             raise ValueError(f"GroundMap.ground holds non-ground class ids {bad.tolist()}")
 
     def class_at(self, x: float, y: float) -> int:

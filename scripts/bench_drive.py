@@ -1,6 +1,7 @@
 """Driving simulator benchmarks: the camera renderer's randomized, labelled frames per
-second on one core (front, surround and top-down rigs at 96x96 and 128x128), and the
-world's physics steps per second without rendering.
+second on one core (front, surround and top-down rigs at 96x96 and 128x128), the
+world's physics steps per second without rendering, and env steps per second with image
+observations beside highway-env's (the peer).
 
 Counting: a camera frame is one camera's RGB image with its labels, depth, instance ids
 and boxes (the renderer always makes all of them); a rig frame is one frame of every
@@ -17,7 +18,22 @@ the configurations alternating (A B C ... A B C ...) in one process, one thread:
     python scripts/bench_drive.py --quick    # under a minute
     python scripts/bench_drive.py --json     # one JSON object on stdout
 
-Peers: MetaDrive and highway-env are not installed here, so no peer figures are given.
+Peer (section ``peer``): highway-env (``highway-v0``, its default 50 vehicles unless
+``--peer-vehicles`` says otherwise; its step is dominated by their Python car
+following, not its rendering), rendered headless
+(SDL's dummy video driver, ``offscreen_rendering``), against ``simarena/Drive-v0`` with
+``obs_mode="rgb_labels"``, the front camera and full randomization, at each resolution.
+Both count env steps per second with an image each step: highway-env's
+``GrayscaleObservation`` (one frame, no stack) and its RGB ``render()`` (``render_mode=
+"rgb_array"``, screen W x H, beside a kinematics observation); ours RGB plus labels,
+depth, instance ids and boxes. Both simulate 0.1 s per step (highway-env's simulation
+and policy frequency set to 10 Hz; its default 15 Hz simulation at 1 Hz policy would
+run 15 physics substeps per image), drive a lane-keeping ego (highway-env's IDLE meta
+action; a lane keeper on ours), time the same number of steps per repeat, and reset
+inside the timed loop whenever an episode ends (the resets per repeat are reported).
+Render-only figures beside them: highway-env's observation render on a fixed scene
+(``observe()``) and our renderer's front camera from the ``render`` section. MetaDrive
+is not installed here.
 """
 
 from __future__ import annotations
@@ -26,7 +42,10 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # headless pygame (highway-env)
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 
+import statistics
 import time
 import warnings
 from dataclasses import dataclass
@@ -41,7 +60,7 @@ class Config(BenchConfig):
     """Benchmarks of the driving simulator (renderer, physics)."""
 
     only: tuple[str, ...] = ()
-    """Run only these sections: render, physics (all when empty)."""
+    """Run only these sections: render, physics, peer (all when empty)."""
     rigs: tuple[str, ...] = ("front", "surround", "topdown")
     """Camera rigs to time."""
     resolutions: tuple[int, ...] = (96, 128)
@@ -50,6 +69,11 @@ class Config(BenchConfig):
     """Randomization of the render section: full, off or canonical."""
     episode_frames: int = 100
     """Frames per episode (the style is resampled at each episode start)."""
+    peer_steps: int = 0
+    """Env steps per timed repeat in the peer section (0: 40 with --quick, else 200)."""
+    peer_vehicles: int = 50
+    """highway-env's vehicles_count (its default 50; Drive-v0's default traffic is about
+    10 vehicles, 4 pedestrians and 2 obstacles on a 400 m, 3-lane road)."""
 
 
 def _drive(steps: int, seed: int = 0):
@@ -174,12 +198,149 @@ def bench_physics(cfg: Config) -> dict:
     return out
 
 
+def _highway_env(kind: str, res: int, vehicles: int):
+    """highway-v0 at 10 Hz with a ``res`` x ``res`` image per step: ``"gray"`` its
+    GrayscaleObservation, ``"rgb"`` its rgb_array render."""
+    import gymnasium
+    import highway_env  # noqa: F401  (registers highway-v0)
+
+    config: dict = {"simulation_frequency": 10, "policy_frequency": 10,
+                    "offscreen_rendering": True, "vehicles_count": vehicles}  # fmt: skip
+    if kind == "gray":
+        config["observation"] = {"type": "GrayscaleObservation", "observation_shape": (res, res),
+                                 "stack_size": 1, "weights": [0.2989, 0.5870, 0.1140]}  # fmt: skip
+        return gymnasium.make("highway-v0", config=config)
+    config.update(screen_width=res, screen_height=res)
+    return gymnasium.make("highway-v0", config=config, render_mode="rgb_array")
+
+
+def bench_peer(cfg: Config) -> dict:
+    """Env steps/s with image observations: highway-env beside Drive-v0 (see the module
+    docstring), the setups alternating; the ratios ours / theirs."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    import gymnasium
+
+    import envs  # noqa: F401  (registers simarena/Drive-v0)
+
+    try:
+        peer_version = version("highway-env")
+    except PackageNotFoundError:
+        log(cfg, "peer: highway-env is not installed (pip install highway-env); skipped")
+        return {"skipped": "highway-env is not installed"}
+    steps = cfg.peer_steps or (40 if cfg.quick else 200)
+    envs_: dict = {}
+    for res in cfg.resolutions:
+        envs_[("highway_gray", res)] = _highway_env("gray", res, cfg.peer_vehicles)
+        envs_[("highway_rgb", res)] = _highway_env("rgb", res, cfg.peer_vehicles)
+        envs_[("ours", res)] = gymnasium.make(
+            "simarena/Drive-v0", obs_mode="rgb_labels", camera="front",
+            resolution=(res, res), randomization="full",
+        )  # fmt: skip
+    seeds = iter(range(1 << 30))
+
+    def run(setup, n: int) -> tuple[float, int]:
+        env = envs_[setup]
+        ours = setup[0] == "ours"
+        rgb = setup[0] == "highway_rgb"
+        env.reset(seed=next(seeds))
+        info = {"heading_error": 0.0, "lane_offset": 0.0}
+        resets = 0
+        t = time.perf_counter()
+        for _ in range(n):
+            if ours:
+                steer = -1.5 * info["heading_error"] - 0.3 * info["lane_offset"]
+                action = np.array([min(max(steer, -1.0), 1.0), 0.2], np.float32)
+            else:
+                action = 1  # IDLE: keep lane and speed
+            _, _, terminated, truncated, info = env.step(action)
+            if rgb:
+                env.render()
+            if terminated or truncated:
+                _, info = env.reset(seed=next(seeds))
+                resets += 1
+        return time.perf_counter() - t, resets
+
+    for s in envs_:  # warm-up (Numba cache load, pygame surfaces)
+        run(s, 5)
+    samples: dict = {s: [] for s in envs_}
+    resets: dict = {s: [] for s in envs_}
+    for _ in range(cfg.repeats):
+        for s in envs_:
+            dt, r = run(s, steps)
+            samples[s].append(steps / dt)
+            resets[s].append(r)
+    # render only: highway-env's observation render on a fixed scene, and our renderer's
+    # front camera over a recorded drive (as the render section times it), alternating
+    from sim.driving.camera import RIGS
+    from sim.driving.randomization import randomization_from
+    from sim.driving.render import Renderer
+
+    drive = _drive(steps)
+    rng = np.random.default_rng(0)
+    renderers = {res: Renderer(RIGS["front"](res, res), randomization_from("full"))
+                 for res in cfg.resolutions}  # fmt: skip
+    theirs_only: dict = {res: [] for res in cfg.resolutions}
+    ours_only: dict = {res: [] for res in cfg.resolutions}
+    for res in cfg.resolutions:
+        for i, (ground, objs, pose) in enumerate(drive[:5]):  # warm-up
+            renderers[res].render(ground, objs, pose, rng, i == 0)
+    for _ in range(cfg.repeats):
+        for res in cfg.resolutions:
+            obs_type = envs_[("highway_gray", res)].unwrapped.observation_type
+            t = time.perf_counter()
+            for _ in range(steps):
+                obs_type.observe()
+            theirs_only[res].append(steps / (time.perf_counter() - t))
+            t = time.perf_counter()
+            for i, (ground, objs, pose) in enumerate(drive):
+                renderers[res].render(ground, objs, pose, rng, i % cfg.episode_frames == 0)
+            ours_only[res].append(steps / (time.perf_counter() - t))
+    out: dict = {
+        "peer": f"highway-env {peer_version} (highway-v0, {cfg.peer_vehicles} vehicles, "
+        "10 Hz, headless)",
+        "ours": "simarena/Drive-v0 rgb_labels, front camera, randomization full",
+        "steps_per_repeat": steps,
+        "counting": "env steps/s, one image per step, resets inside the timed loop",
+    }
+    for res in cfg.resolutions:
+        key = f"{res}x{res}"
+        ours = summary(samples[("ours", res)])
+        gray = summary(samples[("highway_gray", res)])
+        rgb = summary(samples[("highway_rgb", res)])
+        out[key] = {
+            "ours_rgb_labels_steps_per_s": ours,
+            "highway_gray_steps_per_s": gray,
+            "highway_rgb_steps_per_s": rgb,
+            "highway_gray_render_only_frames_per_s": summary(theirs_only[res]),
+            "ours_renderer_front_frames_per_s": summary(ours_only[res]),
+            "resets_per_repeat": {s[0]: float(np.median(resets[s])) for s in envs_ if s[1] == res},
+            "ratio_ours_over_highway_gray": ours["median"] / gray["median"],
+            "ratio_ours_over_highway_rgb": ours["median"] / rgb["median"],
+        }
+        out[key]["ratio_renderer_over_highway_render_only"] = (
+            out[key]["ours_renderer_front_frames_per_s"]["median"]
+            / out[key]["highway_gray_render_only_frames_per_s"]["median"]
+        )
+        log(
+            cfg,
+            f"peer {key}: ours {ours['median']:,.0f} env steps/s (rgb+labels); highway-env "
+            f"{gray['median']:,.0f} (grayscale obs), {rgb['median']:,.0f} (rgb render), "
+            f"render only {statistics.median(theirs_only[res]):,.0f} frames/s (ours "
+            f"{statistics.median(ours_only[res]):,.0f}); ours / highway gray "
+            f"{out[key]['ratio_ours_over_highway_gray']:.1f}x",
+        )
+    for env in envs_.values():
+        env.close()
+    return out
+
+
 def main(cfg: Config) -> dict:
     warnings.simplefilter("ignore")
     import numba
 
-    sections = {"render": bench_render, "physics": bench_physics}
-    peers = "highway-env and metadrive-simulator are not installed: no peer figures"
+    sections = {"render": bench_render, "physics": bench_physics, "peer": bench_peer}
+    peers = "highway-env (section peer); metadrive-simulator is not installed"
     return run_sections(cfg, sections, threads=1, numba=numba.__version__, peers=peers)
 
 

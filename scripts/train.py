@@ -1,5 +1,6 @@
 """Train an agent. Subcommands: ``alphazero`` (board games), ``dqn`` (Atari, MinAtar),
-``ppo`` (FogArena teams with a self-play league; Gymnasium envs; Connect Four).
+``ppo`` (FogArena teams with a self-play league; Gymnasium envs; Connect Four),
+``perception`` (driving segmentation and detection on randomized simulator frames).
 
 Examples, from the repository root:
 
@@ -7,9 +8,13 @@ Examples, from the repository root:
     python scripts/train.py alphazero --minutes 5 --eval-every-minutes 1
     python scripts/train.py alphazero --game othello --game-options size 6
     python scripts/train.py alphazero --resume runs/alphazero-connect4-<stamp>  --minutes 240
+    python scripts/train.py alphazero --workers 2 --backend ray       # self-play on Ray actors
+    python scripts/train.py alphazero --workers 64 --backend ray --ray-address HEAD:6379
     python scripts/train.py dqn --env minatar:breakout                # MinAtar preset
     python scripts/train.py dqn --env ALE/Pong-v5 --minutes 180       # machado protocol
     python scripts/train.py ppo --env fogarena --minutes 60
+    python scripts/train.py ppo --env fogarena --rollout-workers 2 --backend ray
+    python scripts/train.py perception --minutes 15                  # 2 cores
     tensorboard --logdir runs
 
 Output (checkpoints, TensorBoard logs, summary.json) goes under
@@ -30,6 +35,8 @@ from agents.checkpoint import CheckpointError
 from agents.cli import given_flags
 from agents.dqn.cli import DQNArgs, train_dqn
 from agents.ppo.cli import PPOArgs, train_ppo
+from perception.cli import PerceptionArgs, train_perception
+from selfplay.backends import BackendError, WorkerError
 
 PROG = "train.py"
 
@@ -38,6 +45,10 @@ RESUME_OVERRIDES = (
     "minutes",
     "max_iterations",
     "workers",
+    "backend",
+    "ray_address",
+    "worker_threads",
+    "worker_timeout",
     "threads",
     "eval_every_minutes",
     "eval_positions",
@@ -55,7 +66,8 @@ class AlphaZeroArgs(AlphaZeroConfig):
     resume: str | None = None
     """continue the run saved in this checkpoint or run folder; it keeps its saved config
     except what is given here of: the budget (--minutes, --max-iterations; minutes count
-    the whole run), --workers, --threads, evaluation and checkpoint settings"""
+    the whole run), --workers, --backend, --ray-address, --threads, evaluation and
+    checkpoint settings"""
     json: bool = False
     """print the final summary as one JSON object on stdout"""
 
@@ -90,22 +102,30 @@ def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = tyro.extras.subcommand_cli_from_dict(
-        {"alphazero": AlphaZeroArgs, "dqn": DQNArgs, "ppo": PPOArgs},
+        {
+            "alphazero": AlphaZeroArgs,
+            "dqn": DQNArgs,
+            "ppo": PPOArgs,
+            "perception": PerceptionArgs,
+        },
         args=argv,
         prog=PROG,
         description=__doc__,
     )
     if isinstance(args, DQNArgs):
         return train_dqn(args)
+    # ---- perception (perception/cli.py handles its own errors) ----
+    if isinstance(args, PerceptionArgs):
+        return train_perception(args, given_flags(argv))
     if isinstance(args, PPOArgs):
         try:
             return train_ppo(args, given_flags(argv))
-        except (ValueError, CheckpointError) as e:
+        except (ValueError, CheckpointError, BackendError, WorkerError) as e:
             print(f"{PROG} ppo: error: {e}", file=sys.stderr)
             return 2
     try:
         return train_alphazero(args, given_flags(argv))
-    except (ValueError, CheckpointError) as e:
+    except (ValueError, CheckpointError, BackendError, WorkerError) as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 2
 

@@ -1,5 +1,8 @@
 """Watch FogArena: record a match between scripted teams, or play a replay back.
 
+(The full viewer is ``scripts/watch.py simarena/FogArena-v0``: PPO heroes, a human hero,
+the heads-up panel and the window controls; its ``--replay`` plays these files too.)
+
 Examples::
 
     python scripts/watch_arena.py --team0 hard --team1 medium            # a window

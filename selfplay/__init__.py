@@ -1,16 +1,27 @@
-"""Game-generic evaluation: players, seeded matches, ratings and mistake rates.
+"""Game-generic evaluation: players, seeded matches, ratings and mistake rates; and the
+execution backends (serial, process pool, Ray) that run games and stateful workers.
 
 Works with anything that follows the player protocol of :mod:`selfplay.player`; it
 imports ``sim`` and ``envs`` but never ``agents``.
 """
 
-from selfplay.match import (
+from selfplay.backends import (
+    BACKENDS,
     Backend,
+    BackendError,
+    JobResult,
+    PoolTimeout,
+    ProcessBackend,
+    RayBackend,
+    SerialBackend,
+    WorkerError,
+    WorkerPool,
+    make_backend,
+)
+from selfplay.match import (
     GameRecord,
     IllegalMoveError,
     MatchResult,
-    ProcessBackend,
-    SerialBackend,
     play_game,
     play_games_lockstep,
     play_match,
@@ -36,26 +47,34 @@ from selfplay.pool import (
 from selfplay.ratings import PlayerRating, RatingTable
 
 __all__ = [
+    "BACKENDS",
     "LATEST",
     "Backend",
+    "BackendError",
     "BuiltinPlayer",
     "EmptyPoolError",
     "FunctionPlayer",
     "GameRecord",
     "IllegalMoveError",
+    "JobResult",
     "MatchResult",
     "MistakeReport",
     "Player",
     "PlayerBase",
     "PlayerRating",
+    "PoolTimeout",
     "ProcessBackend",
+    "RayBackend",
     "RatingTable",
     "SerialBackend",
     "Snapshot",
     "SnapshotPool",
+    "WorkerError",
+    "WorkerPool",
     "as_player",
     "count_mistakes",
     "is_batched",
+    "make_backend",
     "match_result",
     "mistake_rate",
     "play_game",

@@ -13,28 +13,30 @@ Players that choose moves for many positions at once (``act_batch``, see
 played by :func:`play_games_lockstep`: all games of a match advance together, and every
 position where such a player is to move goes to it in one call.
 
-Backends run a list of jobs through a picklable module-level function and return the
-results in job order: :class:`SerialBackend` in this process, :class:`ProcessBackend` on
-a ``concurrent.futures`` process pool.  Another backend (Ray) needs only ``map_games``.
+Backends (:mod:`selfplay.backends`, re-exported here) run a list of jobs through a
+picklable module-level function and return the results in job order:
+:class:`SerialBackend` in this process, :class:`ProcessBackend` on a process pool,
+:class:`RayBackend` on Ray tasks.
 """
 
 from __future__ import annotations
 
 import math
-import multiprocessing
-from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import numpy as np
 
+from selfplay.backends import (  # noqa: F401  (re-exported: the names lived here)
+    Backend,
+    ProcessBackend,
+    RayBackend,
+    SerialBackend,
+)
 from selfplay.player import Player, is_batched, observe_move, reset_player
 from sim.board import BoardGame
 from sim.board.base import is_int
-
-J = TypeVar("J")
-R = TypeVar("R")
 
 # z for a two-sided 95% interval: the 0.975 quantile of the standard normal.
 Z95 = 1.959963984540054
@@ -208,70 +210,6 @@ class GameJob:
 def run_game_job(job: GameJob) -> GameRecord:
     """Play one :class:`GameJob` (module level, so that a process pool can send it)."""
     return play_game(job.game, job.players, game_rng(job.seed, job.index))
-
-
-class Backend(Protocol):
-    """Runs ``fn`` over ``jobs`` and returns the results in job order."""
-
-    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]: ...
-
-
-class SerialBackend:
-    """Runs the jobs one after another in this process."""
-
-    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
-        return [fn(job) for job in jobs]
-
-    def close(self) -> None:
-        """Nothing to release (for symmetry with :class:`ProcessBackend`)."""
-
-    def __enter__(self) -> SerialBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
-class ProcessBackend:
-    """Runs the jobs on a pool of ``workers`` processes (``fn`` and jobs must pickle).
-
-    The pool starts on the first call and is kept until :meth:`close` (or the end of a
-    ``with`` block), so workers pay their imports and Numba cache loads once.  Workers
-    are started with ``start_method`` ("spawn" by default: safe with the threads of
-    Numba and torch in the parent).  Jobs go in chunks, so players shared by the jobs
-    of one chunk are pickled once per chunk.  As with any spawned pool, a script that
-    uses it must start under ``if __name__ == "__main__":``.
-    """
-
-    def __init__(self, workers: int = 2, start_method: str | None = "spawn") -> None:
-        if not is_int(workers) or workers < 1:
-            raise ValueError(f"ProcessBackend: workers must be an int >= 1, got {workers!r}")
-        self.workers = int(workers)
-        self.start_method = start_method
-        self._pool: ProcessPoolExecutor | None = None
-
-    def _executor(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            context = multiprocessing.get_context(self.start_method)
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        return self._pool
-
-    def map_games(self, fn: Callable[[J], R], jobs: Sequence[J]) -> list[R]:
-        if not jobs:
-            return []
-        chunk = max(1, math.ceil(len(jobs) / (4 * self.workers)))
-        return list(self._executor().map(fn, jobs, chunksize=chunk))
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-    def __enter__(self) -> ProcessBackend:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,8 @@ def test_evaluate_prints_mistake_rates_and_matches(trained, shared_dir):
 @pytest.mark.parametrize(
     "script,args,message",
     [
-        ("train.py", ["alphazero", "--game", "chess", "--max-iterations", "1"], "unknown game"),
+        ("train.py", ["alphazero", "--game", "shogi", "--max-iterations", "1"], "unknown game"),
+        ("train.py", ["alphazero", "--game", "chess", "--max-iterations", "1"], "Python rules"),
         ("train.py", ["alphazero", "--resume", "/nonexistent/run"], "no checkpoint"),
         ("evaluate.py", ["/nonexistent/ckpt", "--games", "1"], "no checkpoint"),
         ("evaluate.py", ["{run}", "--positions", "/nonexistent/file"], "no position file"),

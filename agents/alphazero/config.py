@@ -7,6 +7,7 @@ modest search budget with playout-cap randomization, a replay window of recent g
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
 
 
 @dataclass
@@ -56,7 +57,20 @@ class AlphaZeroConfig:
     steps_per_iteration: int = 16
     """moves each concurrent game makes between two training phases."""
     workers: int = 0
-    """self-play worker processes; 0 plays in the training process."""
+    """self-play workers (each holds parallel_games games, its search and a copy of the
+    network); 0 plays in the training process."""
+    backend: Literal["serial", "process", "ray"] = "process"
+    """where the workers run: "process" (spawned processes), "ray" (Ray actors: a local
+    instance, or the cluster at ray_address) or "serial" (in the training process, one
+    after another: for debugging; the same games as the others)."""
+    ray_address: str | None = None
+    """a Ray cluster to join (host:port of `ray start --head`, or "auto"); None reads
+    RAY_ADDRESS, else a local instance starts (backend "ray" only)."""
+    worker_threads: int = 1
+    """torch threads of each worker (and the CPUs a Ray actor reserves)."""
+    worker_timeout: float = 900.0
+    """seconds a worker may take over one iteration's moves before it is restarted (its
+    games lost) and the learner goes on without them."""
     replay_size: int = 100_000
     """positions kept in the replay window (the oldest are dropped)."""
     min_replay: int = 2_000
@@ -130,6 +144,13 @@ class AlphaZeroConfig:
             (self.parallel_games >= 1, "parallel_games must be >= 1"),
             (self.steps_per_iteration >= 1, "steps_per_iteration must be >= 1"),
             (self.workers >= 0, "workers must be >= 0"),
+            (
+                self.backend in ("serial", "process", "ray"),
+                f"unknown backend {self.backend!r} (serial, process, ray)",
+            ),
+            (self.backend != "ray" or self.workers >= 1, "backend 'ray' needs workers >= 1"),
+            (self.worker_threads >= 1, "worker_threads must be >= 1"),
+            (self.worker_timeout > 0, "worker_timeout must be > 0"),
             (self.batch_size >= 1, "batch_size must be >= 1"),
             (self.replay_size >= self.batch_size, "replay_size must be >= batch_size"),
             (self.min_replay <= self.replay_size, "min_replay must be <= replay_size"),

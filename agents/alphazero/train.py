@@ -1,7 +1,8 @@
 """The AlphaZero loop: self-play, replay, training and evaluation, until the budget ends.
 
 Each iteration lets every concurrent self-play game make ``steps_per_iteration`` moves
-(in this process, or in worker processes while the learner trains), adds the finished
+(in this process, or in workers while the learner trains: processes, Ray actors on this
+machine or a cluster, see :mod:`selfplay.backends`), adds the finished
 games to the replay window, and trains so that each new position is sampled about
 ``sample_reuse`` times. Evaluations (mistake rates, matches against the baselines,
 ratings) and checkpoints happen on a wall-clock schedule; a checkpoint is also written
@@ -32,7 +33,7 @@ from agents.alphazero.config import AlphaZeroConfig
 from agents.alphazero.evaluation import calibrated_ratings, evaluate_network, position_files
 from agents.alphazero.learner import Learner
 from agents.alphazero.replay import ReplayBuffer
-from agents.alphazero.worker import PlayStats, ProcessWorkers, SelfPlayWorker, network_config
+from agents.alphazero.worker import PlayStats, SelfPlayWorker, SelfPlayWorkers, network_config
 from agents.checkpoint import (
     load_module,
     load_optimizer,
@@ -173,7 +174,11 @@ class Trainer:
         writer = open_run(self.run_dir, "alphazero", c.to_json())
         # Fresh worker seeds per session: a resumed run does not replay the same streams.
         seed = int(np.random.SeedSequence([c.seed, self.iteration]).generate_state(1)[0])
-        workers = ProcessWorkers(c, c.workers, seed) if c.workers else None
+        try:
+            workers = SelfPlayWorkers(c, c.workers, seed) if c.workers else None
+        except BaseException:  # no backend (Ray missing, cluster unreachable): no run
+            writer.close()
+            raise
         self._start = self._wall_start = time.perf_counter()
         last_eval = last_save = self.elapsed_seconds()
         evaluating = c.eval_every_minutes > 0
@@ -228,7 +233,7 @@ class Trainer:
     def _loop(
         self,
         writer: SummaryWriter,
-        workers: ProcessWorkers | None,
+        workers: SelfPlayWorkers | None,
         bar: tqdm,
         last_eval: float,
         last_save: float,
@@ -249,7 +254,7 @@ class Trainer:
         if evaluating and not self.stop_requested:
             self.evaluate(writer)
 
-    def _iterate(self, workers: ProcessWorkers | None) -> dict[str, Any]:
+    def _iterate(self, workers: SelfPlayWorkers | None) -> dict[str, Any]:
         c = self.config
         if workers is None:
             samples, stats = self.worker.play(c.steps_per_iteration)
@@ -279,6 +284,8 @@ class Trainer:
         writer.add_scalar("selfplay/moves_per_s", stats.moves / seconds, step)
         writer.add_scalar("selfplay/evaluations_per_s", stats.evaluations / seconds, step)
         writer.add_scalar("selfplay/games", self.totals.games, step)
+        if self.totals.lost:
+            writer.add_scalar("selfplay/lost_jobs", self.totals.lost, step)
         if stats.games:
             writer.add_scalar("selfplay/game_length", stats.game_length_sum / stats.games, step)
             writer.add_scalar("selfplay/draw_rate", stats.draws / stats.games, step)

@@ -6,15 +6,14 @@ leaves of all games evaluated together, then plays one move in each; a finished 
 becomes training samples and its slot starts a new game. Its network is a copy that
 the learner refreshes with :meth:`SelfPlayWorker.load_weights`.
 
-:class:`ProcessWorkers` runs several workers in their own processes (``--workers N``);
-its ``start``/``collect`` pair lets the learner train while they play. The same
-interface fits a Ray backend.
+:class:`SelfPlayWorkers` runs several workers on an execution backend (``--workers N
+--backend process|ray|serial``, see :mod:`selfplay.backends`); its ``start``/``collect``
+pair lets the learner train while they play.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import signal
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +66,7 @@ class PlayStats:
     game_length_sum: int = 0
     first_player_wins: int = 0
     draws: int = 0
+    lost: int = 0  # worker jobs lost (a worker died or timed out): their games dropped
 
     def add(self, other: PlayStats) -> None:
         for name in self.__dataclass_fields__:
@@ -107,8 +107,14 @@ class SelfPlayWorker:
         self.evaluations = 0
 
     # ---- network ---------------------------------------------------------------------
-    def load_weights(self, weights: dict[str, torch.Tensor]) -> None:
-        self.net.load_state_dict(weights)
+    def load_weights(self, weights: dict[str, torch.Tensor | np.ndarray]) -> None:
+        """Tensors or NumPy arrays (what a pool broadcasts; Ray's are read-only views)."""
+        self.net.load_state_dict(
+            {
+                k: v if torch.is_tensor(v) else torch.from_numpy(np.array(v))
+                for k, v in weights.items()
+            }
+        )
         self.net.eval()
 
     def evaluate(self, obs: np.ndarray, legal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,81 +240,90 @@ class SelfPlayWorker:
         self.evaluations = int(meta["evaluations"])
 
 
-# ---- worker processes ------------------------------------------------------------------
-def _worker_main(conn, config_json: dict, seed: int, threads: int) -> None:
-    # Ctrl-C is the learner's to handle: it stops the run between iterations.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    torch.set_num_threads(threads)
-    worker = SelfPlayWorker(AlphaZeroConfig.from_json(config_json), seed)
-    while True:
-        message = conn.recv()
-        if message[0] == "stop":
-            return
-        _, weights, steps = message
-        try:
-            worker.load_weights({k: torch.from_numpy(v) for k, v in weights.items()})
-            conn.send(("ok", worker.play(steps)))
-        except Exception as e:  # report to the learner rather than dying silently
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+# ---- worker pools -----------------------------------------------------------------------
+def worker_seed(seed: int, index: int, incarnation: int = 0) -> int:
+    """Worker ``index``'s seed; a restarted worker (``incarnation`` > 0) plays new games."""
+    return seed + 1000 * (index + 1) + 1_000_003 * incarnation
 
 
-class ProcessWorkers:
-    """``count`` self-play workers in spawned processes (one torch thread each).
+def make_selfplay_worker(
+    config_json: dict, seed: int, index: int, incarnation: int = 0
+) -> SelfPlayWorker:
+    """A pool's worker factory (module level, so that processes and Ray can send it)."""
+    return SelfPlayWorker(
+        AlphaZeroConfig.from_json(config_json), worker_seed(seed, index, incarnation)
+    )
 
-    ``start(weights, steps)`` hands every worker the latest weights and returns at once;
-    ``collect()`` waits for their samples. Worker ``i`` is seeded ``seed + 1000 * (i+1)``.
+
+def play_job(worker: SelfPlayWorker, steps: int) -> tuple[Samples, PlayStats]:
+    """The job a pool runs: ``steps`` moves in every game of ``worker``."""
+    return worker.play(steps)
+
+
+class SelfPlayWorkers:
+    """``count`` self-play workers on a backend (:mod:`selfplay.backends`).
+
+    ``start(weights, steps)`` publishes the weights once (Ray: one ``ray.put``) and has
+    every worker play ``steps`` moves, returning at once; ``collect()`` waits for them
+    and returns their samples in worker order, so that a run is the same on every
+    backend. A worker that dies is restarted with fresh games; what it was playing is
+    lost (counted in ``PlayStats.lost``), never half added. Worker ``i`` is seeded
+    ``seed + 1000 * (i + 1)``.
     """
 
-    def __init__(self, config: AlphaZeroConfig, count: int, seed: int) -> None:
-        ctx = mp.get_context("spawn")
-        self.pipes, self.processes = [], []
-        for i in range(count):
-            parent, child = ctx.Pipe()
-            p = ctx.Process(
-                target=_worker_main,
-                args=(child, config.to_json(), seed + 1000 * (i + 1), 1),
-                daemon=True,
-            )
-            p.start()
-            self.pipes.append(parent)
-            self.processes.append(p)
+    def __init__(
+        self, config: AlphaZeroConfig, count: int, seed: int, backend: str | Any | None = None
+    ) -> None:
+        """``backend``: a name (default ``config.backend``; its backend is closed with
+        this), or a backend object the caller keeps and closes."""
+        from selfplay.backends import make_backend
+
+        self.config = config
         self.game = make_game(config.game, **config.game_options)
-        self._pending = False
+        self._owns = backend is None or isinstance(backend, str)
+        if self._owns:
+            self.backend = make_backend(backend or config.backend, count, config.ray_address)
+        else:
+            self.backend = backend
+        try:
+            factory = functools.partial(make_selfplay_worker, config.to_json(), seed)
+            self.pool = self.backend.worker_pool(
+                factory, count, threads=config.worker_threads, job_timeout=config.worker_timeout
+            )
+        except BaseException:
+            if self._owns:
+                self.backend.close()
+            raise
+        self.tickets: list[int] = []
 
     def start(self, weights: dict[str, torch.Tensor], steps: int) -> None:
         # NumPy arrays pickle by value; tensors would go through shared-memory handles.
-        weights = {k: v.detach().cpu().numpy() for k, v in weights.items()}
-        for pipe in self.pipes:
-            pipe.send(("play", weights, steps))
-        self._pending = True
+        self.pool.broadcast({k: v.detach().cpu().numpy() for k, v in weights.items()})
+        self.tickets = [self.pool.submit(play_job, steps, worker=i) for i in range(self.pool.count)]
 
     def collect(self) -> tuple[Samples, PlayStats]:
         parts, total = [], PlayStats()
         seconds = 0.0
-        for i, pipe in enumerate(self.pipes):
-            try:
-                status, payload = pipe.recv()
-            except (EOFError, OSError):
-                status, payload = "error", "the process died (see its output above)"
-            if status != "ok":
-                raise RuntimeError(f"self-play worker {i} failed: {payload}")
-            samples, stats = payload
+        for result in self.pool.gather(self.tickets, timeout=self.config.worker_timeout):
+            if result.lost:
+                total.lost += 1
+                continue
+            samples, stats = result.value
             parts.append(samples)
             seconds = max(seconds, stats.seconds)
             total.add(stats)
         total.seconds = seconds
-        self._pending = False
+        self.tickets = []
         return Samples.concat(parts, self.game.obs_shape, self.game.num_actions), total
 
     def close(self) -> None:
-        for pipe in self.pipes:
-            try:
-                if self._pending and pipe.poll(30):
-                    pipe.recv()
-                pipe.send(("stop",))
-            except (EOFError, OSError):
-                pass  # already gone
-        for p in self.processes:
-            p.join(timeout=10)
-            if p.is_alive():
-                p.terminate()
+        try:
+            self.pool.close()
+        finally:
+            if self._owns:
+                self.backend.close()
+
+
+def ProcessWorkers(config: AlphaZeroConfig, count: int, seed: int) -> SelfPlayWorkers:
+    """Self-play workers in spawned processes (the name of earlier versions)."""
+    return SelfPlayWorkers(config, count, seed, backend="process")

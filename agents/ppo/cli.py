@@ -33,6 +33,10 @@ RESUME_OVERRIDES = (
     "eval_every_minutes",
     "eval_games",
     "checkpoint_every_minutes",
+    "rollout_workers",
+    "backend",
+    "ray_address",
+    "worker_timeout",
 )
 
 

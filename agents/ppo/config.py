@@ -8,6 +8,7 @@ plus scripted opponents on two CPU cores. ``env`` may instead name a Gymnasium i
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields
+from typing import Literal
 
 from sim.arena.scripted import LEVELS
 
@@ -126,6 +127,20 @@ class PPOConfig:
     max_team: int = 5
     """largest team the policy encodes (hero-id embedding size)."""
 
+    # ---- execution -------------------------------------------------------------------
+    rollout_workers: int = 0
+    """rollout workers, each stepping its own num_envs copies of every source with a
+    copy of the policy (the batch grows with them); 0 steps them in this process."""
+    backend: Literal["serial", "process", "ray"] = "process"
+    """where rollout workers run: "process", "ray" (a local instance, or the cluster at
+    ray_address) or "serial" (this process, one after another: for debugging)."""
+    ray_address: str | None = None
+    """a Ray cluster to join (host:port of `ray start --head`, or "auto"); None reads
+    RAY_ADDRESS, else a local instance starts (backend "ray" only)."""
+    worker_timeout: float = 600.0
+    """seconds a worker may take over one update's rollout before it is restarted (its
+    segment lost)."""
+
     # ---- evaluation and bookkeeping --------------------------------------------------
     eval_every_minutes: float = 10.0
     """time between evaluations against the reference bots; 0 turns them off."""
@@ -205,6 +220,16 @@ class PPOConfig:
             (0 <= self.latest_fraction <= 1, "latest_fraction must be in [0, 1]"),
             (self.pool_size >= 1 and self.snapshot_every >= 1, "pool_size, snapshot_every >= 1"),
             (self.threads >= 1, "threads must be >= 1"),
+            (self.rollout_workers >= 0, "rollout_workers must be >= 0"),
+            (
+                self.backend in ("serial", "process", "ray"),
+                f"unknown backend {self.backend!r} (serial, process, ray)",
+            ),
+            (
+                self.backend != "ray" or self.rollout_workers >= 1,
+                "backend 'ray' needs rollout_workers >= 1",
+            ),
+            (self.worker_timeout > 0, "worker_timeout must be > 0"),
             (self.eval_games >= 0, "eval_games must be >= 0"),
             (1 <= self.max_team <= 5, "max_team must be from 1 to 5"),
             (self.hidden >= 1 and self.embed >= 1, "hidden and embed must be >= 1"),

@@ -35,6 +35,25 @@ class Rollout:
         self.state0 = state0.clone()
         self.t = 0
 
+    # Rollouts cross processes (rollout workers): NumPy arrays pickle several times
+    # faster than tensors; the values are the same.
+    def __getstate__(self) -> dict:
+        state = dict(self.__dict__)
+        for k, v in state.items():
+            if torch.is_tensor(v):
+                state[k] = v.numpy()
+        state["obs"] = {k: v.numpy() for k, v in self.obs.items()}
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        def tensor(a: np.ndarray) -> torch.Tensor:  # Ray hands out read-only views
+            return torch.from_numpy(a if a.flags.writeable else a.copy())
+
+        for k, v in state.items():
+            state[k] = tensor(v) if isinstance(v, np.ndarray) else v
+        state["obs"] = {k: tensor(v) for k, v in state["obs"].items()}
+        self.__dict__.update(state)
+
     def add(self, obs: dict[str, np.ndarray], starts: np.ndarray, step) -> None:
         t = self.t
         if not self.obs:

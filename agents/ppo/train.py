@@ -15,7 +15,6 @@ with the same ``threads``; Gymnasium envs restart on resume (they cannot be save
 
 from __future__ import annotations
 
-import ast
 import copy
 import json
 import time
@@ -38,16 +37,22 @@ from agents.checkpoint import (
     save_checkpoint,
 )
 from agents.ppo import checkpoint as ckpt
-from agents.ppo.actor import Actor, to_tensors
-from agents.ppo.arena import ArenaSource, EpisodeEnd, arena_spec, check_team_size, play_games
-from agents.ppo.board import BoardSource, PPOBoardPlayer, board_game, board_spec
+from agents.ppo.actor import Actor
+from agents.ppo.arena import ArenaSource, EpisodeEnd, play_games
+from agents.ppo.board import BoardSource, PPOBoardPlayer
 from agents.ppo.config import PPOConfig
-from agents.ppo.gym_source import GymSource
 from agents.ppo.learner import Rollout, UpdateSettings, ppo_update
 from agents.ppo.network import ActorCritic, PolicySpec, build_policy
+from agents.ppo.rollout import (  # noqa: F401  (parse_options, architecture: re-exported)
+    RolloutWorkers,
+    architecture,
+    build_sources,
+    collect_segment,
+    parse_options,
+    pick_opponent,
+)
 from agents.runs import open_run
 from selfplay import (
-    LATEST,
     BuiltinPlayer,
     MatchResult,
     RatingTable,
@@ -60,26 +65,10 @@ from selfplay import (
 CACHE_SIZE = 8  # frozen opponent networks kept built
 
 
-def parse_options(options: dict[str, str]) -> dict[str, Any]:
-    """Env options from the command line: Python literals where they parse."""
-    out = {}
-    for k, v in options.items():
-        try:
-            out[k] = ast.literal_eval(v) if isinstance(v, str) else v
-        except (ValueError, SyntaxError):
-            out[k] = v
-    return out
-
-
 def default_run_dir(config: PPOConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     env = config.env.replace("/", "-")
     return Path("runs") / f"ppo-{env}-{stamp}"
-
-
-def architecture(config: PPOConfig) -> dict[str, Any]:
-    keys = ("hidden", "embed", "attention_layers", "heads", "gru", "central_critic", "max_team")
-    return {k: getattr(config, k) for k in keys}
 
 
 class Trainer:
@@ -96,31 +85,9 @@ class Trainer:
         self.rng = np.random.default_rng(c.seed)
         self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr)
         self._cache: OrderedDict[int, Actor] = OrderedDict()
-        self.sources: list[ArenaSource | BoardSource | GymSource] = []
-        if c.arena:
-            self.spec = arena_spec(**architecture(c))
-            for i, size in enumerate(c.team_sizes):
-                check_team_size(self.spec, size)
-                self.sources.append(
-                    ArenaSource(
-                        c.num_envs, size, self._pick_opponent, self._policy,
-                        time_limit=c.time_limit, map_size=c.map_size, fog=c.fog,
-                        memory=c.memory, creeps=c.creeps, reward_weights=c.reward_weights,
-                        zero_sum=c.zero_sum, seed=c.seed * 1000 + i,
-                    )
-                )  # fmt: skip
-        elif c.board:
-            self.game = board_game(c.env, **parse_options(c.env_options))
-            self.spec = board_spec(self.game, **architecture(c))
-            self.sources.append(
-                BoardSource(self.game, c.num_envs, self._pick_opponent, self._policy, c.seed)
-            )
-        else:
-            source = GymSource(c.env, c.num_envs, c.seed, parse_options(c.env_options))
-            self.spec = source.spec(**architecture(c))
-            if source.mode == "arena":
-                check_team_size(self.spec, source.team)
-            self.sources.append(source)
+        self.sources, self.spec, game = build_sources(c, self._pick_opponent, self._policy, c.seed)
+        if game is not None:
+            self.game = game
         self.net = build_policy(self.spec)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr, eps=1e-5)
         self.actor = Actor(self.net, "learner")
@@ -131,6 +98,7 @@ class Trainer:
         self.ratings: RatingTable | None = None
         self.episodes: dict[str, list[float]] = {}  # opponent -> recent scores
         self._start: float | None = None
+        self.workers: RolloutWorkers | None = None  # rollout workers while run() runs
         # per source: current observation, starts and GRU state
         if c.league and c.selfplay and c.league_from:
             self._join_league(c.league_from)
@@ -145,12 +113,7 @@ class Trainer:
 
     # ---- opponents ---------------------------------------------------------------------
     def _pick_opponent(self, rng: np.random.Generator) -> str:
-        c = self.config
-        if not c.selfplay or rng.random() < c.scripted_fraction:
-            levels = c.scripted_pool
-            return str(levels[int(rng.integers(len(levels)))])
-        snap = self.pool.sample(rng, role=c.league_role)
-        return "policy:latest" if snap == LATEST else f"policy:{snap.id}"
+        return pick_opponent(self.config, self.pool, rng)
 
     def _join_league(self, path: str) -> None:
         """Add the snapshots of another run's pool (their roles kept) as opponents."""
@@ -213,30 +176,11 @@ class Trainer:
     # ---- one update --------------------------------------------------------------------
     def collect(self, i: int) -> tuple[Rollout, list[EpisodeEnd]]:
         """``num_steps`` steps of source ``i`` with the current policy."""
-        c = self.config
         source = self.sources[i]
-        obs, starts, state = self.current[i]
-        rollout = Rollout(c.num_steps, source.num_agents, source.team, state)
-        ends: list[EpisodeEnd] = []
-        for _ in range(c.num_steps):
-            step = self.actor.step(obs, state, starts, source.team)
-            rollout.add(obs, starts, step)
-            out = source.step(step.actions)
-            obs, rewards, starts, done = out[:4]
-            if len(out) > 4:  # truncated episodes: bootstrap from the final observation
-                for rows, final in out[4]:
-                    with torch.no_grad():
-                        t = to_tensors(final)
-                        _, v, _ = self.net(t, step.state[rows], torch.zeros(len(rows)), source.team)
-                    rewards[rows] += c.gamma * v.numpy()
-            rollout.set_reward(rewards)
-            state = step.state
-            ends.extend(done)
-            self.agent_steps += source.num_agents
-        with torch.no_grad():
-            last = self.actor.step(obs, state, starts, source.team)
-        rollout.finish(last.values, starts, c.gamma, c.gae_lambda)
-        self.current[i] = (obs, starts, state)
+        rollout, ends, self.current[i] = collect_segment(
+            self.actor, self.net, source, self.current[i], self.config
+        )
+        self.agent_steps += self.config.num_steps * source.num_agents
         return rollout, ends
 
     def _settings(self) -> UpdateSettings:
@@ -258,11 +202,17 @@ class Trainer:
                 source.team_spirit = tau
         steps_before = self.agent_steps
         rollouts, ends = [], []
-        for i in range(len(self.sources)):
-            r, e = self.collect(i)
-            rollouts.append(r)
-            ends.extend(e)
+        if self.workers is not None:  # the workers step their own copies of the sources
+            rollouts, ends, steps = self.workers.collect(self.net.state_dict(), self.pool, tau)
+            self.agent_steps += steps
+        else:
+            for i in range(len(self.sources)):
+                r, e = self.collect(i)
+                rollouts.append(r)
+                ends.extend(e)
         t1 = time.perf_counter()
+        if not rollouts:
+            raise RuntimeError("ppo: every rollout worker was lost in this update")
         lr = c.lr * (1.0 - self.progress()) if c.anneal_lr else c.lr
         for group in self.optimizer.param_groups:
             group["lr"] = max(lr, 1e-8)
@@ -303,6 +253,10 @@ class Trainer:
         total = c.total_steps or None
         bar = tqdm(total=total, unit="step", desc="ppo", leave=False, initial=self.agent_steps)
         try:
+            if c.rollout_workers:
+                # Fresh worker seeds per session: a resumed run does not replay the same envs.
+                seed = int(np.random.SeedSequence([c.seed, self.update]).generate_state(1)[0])
+                self.workers = RolloutWorkers(c, c.rollout_workers, seed)
             while not self._done():
                 if evaluating and self.elapsed_seconds() - last_eval >= c.eval_every_minutes * 60:
                     self.evaluate(writer)
@@ -323,6 +277,9 @@ class Trainer:
         finally:
             bar.close()
             writer.close()
+            if self.workers is not None:
+                self.workers.close()
+                self.workers = None
         path = self.save()
         summary = self.summary()
         (self.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))

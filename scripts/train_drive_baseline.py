@@ -1,0 +1,298 @@
+"""Train the driving baseline: our PPO's MLP on ``simarena/Drive-v0``'s state vector with
+discrete actions, warm-started by imitating the scripted driver
+(:class:`evaluate_drive.ScriptedDriver`) with DAgger, then fine-tuned by PPO with a
+small step size, keeping whichever policy drives best on validation seeds.
+
+PPO from scratch learns to drive the route fast but, within minutes on two cores, not
+the obstacle and traffic avoidance; a policy that starts as a copy of the rule-based
+driver only has to learn what the rules get wrong.
+
+1. DAgger: the driver drives the first round; in later rounds the policy drives and the
+   driver labels the states the policy reaches; the policy is refit on everything
+   gathered, by cross-entropy weighted towards crash-prone states (something close
+   ahead, and the last seconds before a failed episode), and its value head by
+   regression on the discounted returns.
+2. PPO (:class:`agents.ppo.train.Trainer`, updates driven from here): a small learning
+   rate, clip and ``target_kl``, so that noisy early advantages (a value head fitted to
+   the driver's returns, not the policy's) cannot undo the warm start. Every
+   ``validate_every`` updates the greedy policy drives ``validate_episodes`` validation
+   episodes; the best policy (the warm start included) is what the run folder's
+   checkpoint holds at the end.
+
+The result is an ordinary PPO run folder: ``scripts/evaluate_drive.py --checkpoint RUN``
+evaluates it and ``scripts/train.py ppo --resume RUN`` continues it.
+
+Example, from the repository root::
+
+    python scripts/train_drive_baseline.py --dagger-minutes 18 --ppo-minutes 10
+    python scripts/evaluate_drive.py --checkpoint runs/ppo-drive-baseline --episodes 200
+
+Seeds: imitation episodes are reset with ``5 * 10^8 + k``, validation episodes with
+``7 * 10^8 + k`` and PPO's own training envs with ``seed + k``; evaluation defaults to
+``10^9 + k``, so none of them meet.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tyro
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from evaluate_drive import ENV_ID, PolicyDriver, ScriptedDriver, evaluate_drive  # noqa: E402
+
+from sim.driving.world import STATE_DISTANCES, STATE_NEIGHBOURS  # noqa: E402
+
+IMITATION_SEED = 5 * 10**8
+VALIDATION_SEED = 7 * 10**8
+# State-vector slots used to spot crash-prone states (see World.state_vector): the object
+# slots, then the lane index and the own lane's (exists, gap ahead, ...).
+FIRST_OBJECT = 6 + len(STATE_DISTANCES)
+OWN_LEAD_GAP = FIRST_OBJECT + 5 * STATE_NEIGHBOURS + 2
+
+
+@dataclass
+class Args:
+    """DAgger warm start from the scripted driver, then PPO, on Drive-v0 (state, discrete)."""
+
+    run_dir: str = "runs/ppo-drive-baseline"
+    """the PPO run folder (checkpoint.safetensors, config.json, tensorboard)"""
+    dagger_minutes: float = 15.0
+    """wall-clock budget of the imitation rounds (a round started is finished)"""
+    dagger_rounds: int = 30
+    """at most this many imitation rounds: the driver drives the first, the policy the
+    next ones"""
+    episodes_per_round: int = 60
+    """episodes collected per round (twice as many in the first)"""
+    grad_steps: int = 1500
+    """gradient steps on the aggregated data after each round"""
+    batch_size: int = 512
+    """imitation minibatch"""
+    bc_lr: float = 1e-3
+    """imitation learning rate"""
+    hard_weight: float = 3.0
+    """extra loss weight of crash-prone states"""
+    ppo_minutes: float = 8.0
+    """PPO's wall-clock budget after the warm start (0: none)"""
+    lr: float = 3e-5
+    """PPO learning rate (small: fine-tuning)"""
+    ent_coef: float = 0.0
+    """PPO entropy bonus"""
+    clip_coef: float = 0.05
+    """PPO ratio clip"""
+    target_kl: float = 0.01
+    """PPO stops an update's epochs past this KL"""
+    gamma: float = 0.995
+    """discount (PPO and the value targets)"""
+    num_envs: int = 8
+    """PPO env copies"""
+    num_steps: int = 256
+    """PPO rollout length"""
+    validate_every: int = 10
+    """PPO updates between validations"""
+    validate_episodes: int = 60
+    """validation episodes (seeds 7 * 10^8 + k), also after each imitation round"""
+    hidden: int = 512
+    """width of the policy's layers"""
+    seed: int = 0
+    """seed of the PPO run and the network"""
+    threads: int = 1
+    """torch threads"""
+
+
+def _hard(obs: np.ndarray) -> np.ndarray:
+    """Crash-prone states: something within 15 m ahead in the own lane, or any object
+    within 10 m."""
+    near = np.zeros(len(obs), bool)
+    for i in range(6):
+        b = FIRST_OBJECT + 5 * i
+        dist = np.hypot(obs[:, b], obs[:, b + 1]) * 60.0
+        near |= (obs[:, b + 4] > 0.5) & (dist < 10.0)
+    return near | (obs[:, OWN_LEAD_GAP] * 60.0 < 15.0)
+
+
+def _collect(env, driver, policy, episodes: int, seed0: int, gamma: float, hard_weight: float):
+    """Observations, the driver's actions, discounted returns and sample weights along
+    ``episodes`` episodes driven by ``policy`` (None: the driver itself)."""
+    import torch
+
+    obs_l, act_l, ret_l, w_l = [], [], [], []
+    done_ok = 0
+    for i in range(episodes):
+        obs, _ = env.reset(seed=seed0 + i)
+        driver.reset()
+        rewards, ep_obs, ep_act = [], [], []
+        while True:
+            label = driver(obs)
+            ep_obs.append(np.asarray(obs, np.float32))
+            ep_act.append(label)
+            if policy is None:
+                action = label
+            else:
+                with torch.no_grad():
+                    logits = policy(torch.from_numpy(np.asarray(obs, np.float32))[None])
+                action = int(logits.argmax())
+            obs, r, term, trunc, info = env.step(action)
+            rewards.append(r)
+            if term or trunc:
+                break
+        ok = bool(info["route_complete"] and not info["collision"] and not info["off_road"])
+        done_ok += ok
+        x = np.stack(ep_obs)
+        w = 1.0 + hard_weight * _hard(x)
+        if not ok:  # the last 3 s before a crash, an exit or the time-out
+            w[-30:] += hard_weight
+        g, rets = 0.0, []
+        for r in reversed(rewards):
+            g = r + gamma * g
+            rets.append(g)
+        obs_l.append(x)
+        act_l.append(np.array(ep_act, np.int64))
+        ret_l.append(np.array(rets[::-1], np.float32))
+        w_l.append(w.astype(np.float32))
+    cat = np.concatenate
+    return cat(obs_l), cat(act_l), cat(ret_l), cat(w_l), done_ok
+
+
+def _validate(env, net, episodes: int) -> float:
+    """Route completion without collision of the greedy policy on validation seeds."""
+    net.eval()
+    report = evaluate_drive(env, PolicyDriver(net, greedy=True), episodes, VALIDATION_SEED)
+    return report.completion_rate
+
+
+def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
+    """DAgger into ``trainer.net`` (policy and value); the best validated weights are
+    left in the net. Returns (validation completion, state dict)."""
+    import torch
+    import torch.nn.functional as F
+
+    net = trainer.net
+    opt = torch.optim.Adam(net.parameters(), lr=args.bc_lr)
+    driver = ScriptedDriver(env)
+    empty = torch.zeros(0)
+
+    def forward(x):
+        logits, value, _ = net({"x": x}, net.initial_state(len(x)), empty)
+        return logits[0], value
+
+    def policy(x):
+        return forward(x)[0]
+
+    data: list[tuple] = []
+    gen = torch.Generator().manual_seed(args.seed)
+    best: tuple[float, dict] = (-1.0, copy.deepcopy(net.state_dict()))
+    start = time.perf_counter()
+    seed0 = IMITATION_SEED
+    for k in range(args.dagger_rounds):
+        if k > 1 and time.perf_counter() - start > args.dagger_minutes * 60:
+            break
+        t = time.perf_counter()
+        net.eval()
+        n = args.episodes_per_round * (2 if k == 0 else 1)
+        obs, act, ret, w, ok = _collect(env, driver, None if k == 0 else policy, n, seed0,
+                                        args.gamma, args.hard_weight)  # fmt: skip
+        seed0 += n
+        data.append((obs, act, ret, w))
+        x, a, r, wt = (torch.from_numpy(np.concatenate([d[i] for d in data])) for i in range(4))
+        net.train()
+        for _ in range(args.grad_steps):
+            b = torch.randint(len(x), (args.batch_size,), generator=gen)
+            logits, value = forward(x[b])
+            ce = (F.cross_entropy(logits, a[b], reduction="none") * wt[b]).sum() / wt[b].sum()
+            loss = ce + 0.002 * F.mse_loss(value, r[b])
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+        net.eval()
+        with torch.no_grad():
+            agree = float((policy(x[-50000:]).argmax(-1) == a[-50000:]).float().mean())
+        val = _validate(env, net, args.validate_episodes)
+        if val >= best[0]:
+            best = (val, copy.deepcopy(net.state_dict()))
+        who = "driver" if k == 0 else "policy"
+        log(f"dagger round {k}: {who} completed {ok}/{n}, {len(x)} samples, agreement "
+            f"{agree:.3f}, validation {val:.3f}, {time.perf_counter() - t:.0f} s")  # fmt: skip
+    net.load_state_dict(best[1])
+    return best
+
+
+def fine_tune(trainer, env, args: Args, best: tuple[float, dict], log=print) -> tuple[float, dict]:
+    """PPO updates for ``args.ppo_minutes``, validating every ``validate_every`` updates;
+    the best validated weights (``best`` to start with) are left in the net."""
+    from agents.runs import open_run
+
+    writer = open_run(trainer.run_dir, "ppo", trainer.config.to_json())
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < args.ppo_minutes * 60:
+            trainer.net.train()
+            m = trainer.iterate()
+            step = trainer.agent_steps
+            for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"):
+                writer.add_scalar(f"train/{key}", m[key], step)
+            if "episode_return" in m:
+                writer.add_scalar("rollout/episode_return", m["episode_return"], step)
+            if trainer.update % args.validate_every == 0:
+                val = _validate(env, trainer.net, args.validate_episodes)
+                writer.add_scalar("eval/validation_completion", val, step)
+                log(f"ppo update {trainer.update}: {step} steps, kl {m['approx_kl']:.4f}, "
+                    f"return {m.get('episode_return', float('nan')):.1f}, validation "
+                    f"{val:.3f}")  # fmt: skip
+                if val > best[0]:
+                    best = (val, copy.deepcopy(trainer.net.state_dict()))
+    finally:
+        writer.close()
+    trainer.net.load_state_dict(best[1])
+    return best
+
+
+def main(args: Args) -> dict:
+    import gymnasium
+    import torch
+
+    import envs  # noqa: F401
+    from agents.ppo.config import PPOConfig
+    from agents.ppo.train import Trainer
+
+    options = {"action_type": "discrete", "obs_mode": "state"}
+    config = PPOConfig(
+        env=ENV_ID, env_options=options, num_envs=args.num_envs, num_steps=args.num_steps,
+        gamma=args.gamma, lr=args.lr, anneal_lr=False, ent_coef=args.ent_coef,
+        clip_coef=args.clip_coef, target_kl=args.target_kl,
+        minutes=args.dagger_minutes + args.ppo_minutes, eval_every_minutes=0.0,
+        threads=args.threads, seed=args.seed, run_dir=args.run_dir, hidden=args.hidden,
+    )  # fmt: skip
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    trainer = Trainer(config)
+    env = gymnasium.make(ENV_ID, **options)
+    trainer.run_dir.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    best = warm_start(trainer, env, args)
+    warm_val = best[0]
+    print(f"warm start: {(time.perf_counter() - t) / 60:.1f} min, validation {warm_val:.3f}")
+    print(f"warm-started policy: {trainer.save(trainer.run_dir / 'warm_start.safetensors')}")
+    if args.ppo_minutes > 0:
+        best = fine_tune(trainer, env, args, best)
+    path = trainer.save()
+    summary = {
+        "agent_steps": trainer.agent_steps, "updates": trainer.update,
+        "warm_start_validation": warm_val, "best_validation": best[0],
+        "minutes": (time.perf_counter() - t) / 60,
+    }  # fmt: skip
+    (trainer.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"ppo: {trainer.agent_steps} agent steps, {trainer.update} updates; best "
+          f"validation {best[0]:.3f} (warm start {warm_val:.3f}); checkpoint {path}")  # fmt: skip
+    return summary
+
+
+if __name__ == "__main__":
+    main(tyro.cli(Args, prog="train_drive_baseline.py"))

@@ -22,6 +22,10 @@ a temporary name and renamed into place, so an interrupted run leaves no partial
 
     python scripts/make_dataset.py --out datasets/driving-96 --frames 20000 --workers 2
     python scripts/make_dataset.py --out datasets/surround --rig surround --frames 6000
+    python scripts/make_dataset.py --backend ray --ray-address HEAD:6379 --workers 32 ...
+
+Shards are written by the workers of a :mod:`selfplay.backends` backend (serial,
+process or Ray); a shard whose worker dies is written again by another worker.
 """
 
 from __future__ import annotations
@@ -33,10 +37,10 @@ os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import dataclasses
 import json
-import multiprocessing as mp
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tyro
@@ -55,7 +59,11 @@ class Config:
     shard_size: int = 500
     """Frames per shard (a multiple of the rig's cameras)."""
     workers: int = 2
-    """Processes writing shards."""
+    """Workers writing shards (processes, or Ray actors)."""
+    backend: Literal["serial", "process", "ray"] = "process"
+    """Where the workers run: this process, a local process pool, or Ray."""
+    ray_address: str | None = None
+    """Ray cluster to join (HOST:PORT; default: RAY_ADDRESS, else a local instance)."""
     rig: str = "front"
     """Camera rig: front, surround or topdown."""
     resolution: tuple[int, int] = (96, 96)
@@ -95,7 +103,7 @@ class Config:
     def dataset_key(self) -> dict:
         """The settings that decide the frames (a resumed run must match them)."""
         d = dataclasses.asdict(self)
-        for k in ("out", "frames", "workers", "progress"):
+        for k in ("out", "frames", "workers", "progress", "backend", "ray_address"):
             d.pop(k)
         d["resolution"] = list(self.resolution)
         return d
@@ -242,8 +250,37 @@ def _write_manifest(cfg: Config, done: dict[int, dict], complete: bool) -> None:
     os.replace(tmp, cfg.out / "manifest.json")
 
 
-def _worker(args: tuple[Config, int, int]) -> dict:
-    return {"k": args[1], **make_shard(*args)}
+class ShardWriter:
+    """A backend worker: holds nothing, writes the shards it is given."""
+
+    def __init__(self, index: int, incarnation: int) -> None:
+        self.index = index
+
+
+def _write(worker: ShardWriter, cfg: Config, k: int, frames: int) -> dict:
+    return {"k": k, **make_shard(cfg, k, frames)}
+
+
+def _shards(cfg: Config, todo: list[tuple[Config, int, int]]):
+    """Each shard's manifest entry as its worker finishes it (a lost shard is redone)."""
+    from selfplay.backends import make_backend
+
+    # One local worker, or one shard: a separate process would only add its start-up.
+    if cfg.backend == "serial" or (cfg.backend == "process" and min(cfg.workers, len(todo)) <= 1):
+        yield from (_write(None, *job) for job in todo)  # type: ignore[arg-type]
+        return
+    count = min(cfg.workers, len(todo))
+    with make_backend(cfg.backend, count, cfg.ray_address) as backend:
+        with backend.worker_pool(ShardWriter, count) as pool:
+            jobs = {pool.submit(_write, *job): job for job in todo}
+            for result in pool.results():
+                if result.lost:  # shard k is a function of (seed, k): write it again
+                    job = jobs.pop(result.ticket)
+                    print(f"make_dataset: shard {job[1]} {result.reason}; writing it again",
+                          file=sys.stderr)  # fmt: skip
+                    jobs[pool.submit(_write, *job)] = job
+                    continue
+                yield result.value
 
 
 def main(cfg: Config) -> dict:
@@ -272,21 +309,12 @@ def main(cfg: Config) -> dict:
         bar = tqdm(total=total, initial=total - sum(n for _, _, n in todo), unit="frame",
                    file=sys.stderr)  # fmt: skip
     try:
-        if cfg.workers == 1 or len(todo) <= 1:
-            results = map(_worker, todo)
-            pool = None
-        else:
-            pool = mp.get_context("spawn").Pool(min(cfg.workers, len(todo)))
-            results = pool.imap_unordered(_worker, todo)
-        for r in results:
+        for r in _shards(cfg, todo):
             k = r.pop("k")
             done[k] = r
             _write_manifest(cfg, done, complete=len(done) == len(plan))
             if bar is not None:
                 bar.update(r["frames"])
-        if pool is not None:
-            pool.close()
-            pool.join()
     finally:
         if bar is not None:
             bar.close()

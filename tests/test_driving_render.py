@@ -452,6 +452,31 @@ def test_make_dataset_writes_shards_and_resumes(tmp_path, capsys):
         md.main(dataclasses.replace(cfg, rig="360"))
 
 
+def test_make_dataset_backends_write_the_same_shards(tmp_path):
+    """Two process workers (the CLI) write byte-identical shards to one in-process worker."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    md = _make_dataset()
+    args = dict(frames=12, shard_size=4, rig="front", resolution=(24, 24), episode_frames=3,
+                frame_skip=2, progress=False)  # fmt: skip
+    md.main(md.Config(out=tmp_path / "serial", workers=1, **args))
+    script = Path(__file__).resolve().parents[1] / "scripts" / "make_dataset.py"
+    cli = ["--frames", "12", "--shard-size", "4", "--resolution", "24", "24",
+           "--episode-frames", "3", "--frame-skip", "2", "--no-progress"]  # fmt: skip
+    out = tmp_path / "process"
+    done = subprocess.run(
+        [sys.executable, str(script), "--out", str(out), "--workers", "2",
+         "--backend", "process", *cli],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    for k in range(3):
+        name = f"shard_{k:05d}.npz"
+        assert (out / name).read_bytes() == (tmp_path / "serial" / name).read_bytes()
+
+
 def _reference_mask(cam: Camera, box, pose=(0.0, 0.0, 0.0)) -> np.ndarray:
     """Pixels whose ray hits the box (numpy slab test over the whole image)."""
     o, d = rays(cam, pose)

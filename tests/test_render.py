@@ -52,7 +52,8 @@ def has_color(pixels: np.ndarray, color: tuple[int, int, int]) -> bool:
     return bool((pixels == np.array(color, dtype=np.uint8)).all(axis=1).any())
 
 
-@pytest.fixture(params=sorted(GAMES))
+# Chess draws its own pictures (envs/board/chess_v0.py, tested in tests/test_chess.py).
+@pytest.fixture(params=sorted(set(GAMES) - {"chess"}))
 def game(request) -> BoardGame:
     return make_game(request.param)
 
@@ -368,3 +369,8 @@ def test_visit_counts_fit_in_four_characters():
         "35k",
         "2.5M",
     ]
+
+
+def test_chess_has_no_grid_picture_style():
+    with pytest.raises(ValueError, match="chess"):
+        BoardRenderer(make_game("chess"), cell_px=CELL)

@@ -421,6 +421,11 @@ def ppo_policies(tmp_path_factory) -> dict[str, Path]:
     from sim.board import make_game
 
     folder = tmp_path_factory.mktemp("ppo")
+    import gymnasium
+
+    import envs  # noqa: F401  (registers the ids)
+
+    drive = gymnasium.make("simarena/Drive-v0", action_type="discrete")  # its sizes, not ours
     specs = {
         "board:tictactoe": board_spec(make_game("tictactoe"), hidden=16),
         "fogarena": arena_spec(hidden=16, embed=8, heads=2),
@@ -429,7 +434,9 @@ def ppo_policies(tmp_path_factory) -> dict[str, Path]:
             extra={"env": "simarena/MinAtar-Breakout-v0"},
         ),
         "simarena/Drive-v0": PolicySpec(
-            kind="mlp", nvec=(15,), obs_dim=41, hidden=16, extra={"env": "simarena/Drive-v0"}
+            kind="mlp", nvec=(int(drive.action_space.n),),
+            obs_dim=int(drive.observation_space.shape[0]),
+            hidden=16, extra={"env": "simarena/Drive-v0"},
         ),
     }  # fmt: skip
     options = {"simarena/Drive-v0": {"action_type": "discrete"}}

@@ -104,7 +104,8 @@ def gnugo_ladder(args: Args, game, net, search: dict) -> dict:
     count as forfeits, listed per level)."""
     from agents.alphazero.evaluation import OPENING_PLIES
     from agents.alphazero.player import AlphaZeroPlayer
-    from selfplay.engines import engine_ladder, forfeits, gnugo
+    from selfplay.engines import engine_ladder, gnugo
+    from selfplay.match import forfeits
 
     if game.name != "go":
         raise ValueError(f"--gnugo-levels plays Go; the checkpoint plays {game.name}")

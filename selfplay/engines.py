@@ -22,10 +22,11 @@ Failures are :class:`EngineError` s that name the engine and what went wrong:
 * a move that is not legal in the game: :class:`EngineIllegalMove`;
 * GTP ``resign``: :class:`EngineResigned`.
 
-:func:`play_engine_match` records any of these raised by a player's move as a
-**forfeit**: the game is lost by that player (``ForfeitRecord.forfeit`` says why) and
-the match goes on with the next game.  Engines stop cleanly on :meth:`close` (``quit``,
-then terminate, then kill), at the end of a ``with`` block, or when garbage collected.
+All are :class:`selfplay.match.PlayerFailure`: in :func:`selfplay.match.play_match` a
+game where an engine fails is lost by that engine's **forfeit** (the record's
+``forfeit`` says why; :func:`selfplay.match.forfeits` lists them) and the match goes on.
+Engines stop cleanly on :meth:`close` (``quit``, then terminate, then kill), at the end
+of a ``with`` block, or when garbage collected.
 An engine pickles as its settings (for process pools) and starts again on the other side.
 """
 
@@ -40,21 +41,12 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from selfplay.match import (  # Backend/SerialBackend: re-exported there
-    Backend,
-    GameJob,
-    GameRecord,
-    IllegalMoveError,
-    MatchResult,
-    SerialBackend,
-    game_rng,
-)
-from selfplay.player import Player, PlayerBase, observe_move, reset_player
+from selfplay.match import MatchResult, PlayerFailure, play_match
+from selfplay.player import Player, PlayerBase
 from sim.board import BoardGame
 from sim.board.base import is_int
 
@@ -65,8 +57,9 @@ STOCKFISH_SKILLS = range(0, 21)
 
 
 # ---- errors -----------------------------------------------------------------------------
-class EngineError(RuntimeError):
-    """An engine failed; ``engine`` is its name."""
+class EngineError(PlayerFailure):
+    """An engine failed; ``engine`` is its name (in a match: a forfeit, see
+    :class:`selfplay.match.PlayerFailure`)."""
 
     def __init__(self, engine: str, message: str) -> None:
         super().__init__(f"engine {engine!r}: {message}")
@@ -607,112 +600,7 @@ def stockfish(
     )
 
 
-# ---- matches with forfeits -------------------------------------------------------------------
-@dataclass(frozen=True)
-class ForfeitRecord(GameRecord):
-    """A game lost by forfeit: ``forfeit`` says who failed and how (``winner`` is the
-    other seat; ``actions`` are the moves played before it)."""
-
-    forfeit: str = ""
-
-
-def play_game_with_forfeits(
-    game: BoardGame, players: Sequence[Player], rng: np.random.Generator
-) -> GameRecord:
-    """:func:`selfplay.match.play_game`, except that an :class:`EngineError` raised by a
-    player's move (or its ``reset``) loses the game for that player (a
-    :class:`ForfeitRecord`) instead of ending the match. Other errors still raise."""
-    if len(players) != 2:
-        raise ValueError(f"play_game_with_forfeits: expected 2 players, got {len(players)}")
-    distinct = [players[0]] if players[0] is players[1] else list(players)
-    state = game.initial_state()
-    actions: list[int] = []
-    seat = 0
-    try:
-        for p in distinct:
-            seat = list(players).index(p)  # whose failure a failed reset is
-            reset_player(p)
-        while not game.is_terminal(state):
-            seat = game.to_play(state)
-            player = players[seat]
-            choice = player.act(state.copy(), rng)
-            try:
-                action = game.check_action(state, choice)
-            except ValueError as e:
-                ply = game.ply(state)
-                raise IllegalMoveError(
-                    f"player {player.name!r} (seat {seat}) made an illegal move at ply {ply}: {e}",
-                    player.name,
-                    seat,
-                    ply,
-                ) from None
-            for p in distinct:
-                observe_move(p, state.copy(), action)
-            game.rules.play(state, action)
-            actions.append(action)
-    except EngineError as e:
-        winner = 1 - seat
-        return ForfeitRecord(
-            players=(players[0].name, players[1].name),
-            actions=tuple(actions),
-            winner=winner,
-            returns=(1.0, -1.0) if winner == 0 else (-1.0, 1.0),
-            forfeit=f"{players[seat].name} (seat {seat}) forfeits at ply {len(actions)}: {e}",
-        )
-    return GameRecord(
-        players=(players[0].name, players[1].name),
-        actions=tuple(actions),
-        winner=game.winner(state),
-        returns=game.returns(state),
-    )
-
-
-def run_forfeit_job(job: GameJob) -> GameRecord:
-    """Play one job with forfeits (module level, so that a process pool can send it)."""
-    return play_game_with_forfeits(job.game, job.players, game_rng(job.seed, job.index))
-
-
-def play_engine_match(
-    game: BoardGame,
-    a: Player,
-    b: Player,
-    games: int,
-    seed: int,
-    swap_sides: bool = True,
-    backend: Backend | None = None,
-) -> MatchResult:
-    """:func:`selfplay.match.play_match` for matches with engines: game by game (so
-    every player observes every move), and an engine failure is a forfeit (see
-    :func:`play_game_with_forfeits`); ``forfeits(result)`` lists them."""
-    if not is_int(games) or games < 1:
-        raise ValueError(f"play_engine_match: games must be an int >= 1, got {games!r}")
-    if not is_int(seed) or seed < 0:
-        raise ValueError(f"play_engine_match: seed must be a non-negative int, got {seed!r}")
-    seats = tuple(i % 2 if swap_sides else 0 for i in range(games))
-    jobs = [
-        GameJob(game, (a, b) if seat == 0 else (b, a), int(seed), i) for i, seat in enumerate(seats)
-    ]
-    records = (backend or SerialBackend()).map_games(run_forfeit_job, jobs)
-    wins = sum(r.winner == seat for r, seat in zip(records, seats, strict=True))
-    draws = sum(r.winner is None for r in records)
-    return MatchResult(
-        player=a.name,
-        opponent=b.name,
-        games=int(games),
-        wins=wins,
-        draws=draws,
-        losses=int(games) - wins - draws,
-        seed=int(seed),
-        seats=seats,
-        records=tuple(records),
-    )
-
-
-def forfeits(result: MatchResult) -> list[str]:
-    """Why each forfeited game of ``result`` was forfeited (empty if none was)."""
-    return [r.forfeit for r in result.records if isinstance(r, ForfeitRecord)]
-
-
+# ---- matches --------------------------------------------------------------------------------
 def engine_ladder(
     game: BoardGame,
     player: Player,
@@ -725,7 +613,7 @@ def engine_ladder(
     results = []
     for engine in engines:
         try:
-            results.append(play_engine_match(game, player, engine, games, seed))
+            results.append(play_match(game, player, engine, games, seed))
         finally:
             engine.close()
     return results

@@ -72,15 +72,24 @@ def wilson_interval(successes: float, trials: int, z: float = Z95) -> tuple[floa
     return max(0.0, center - half), min(1.0, center + half)
 
 
+class PlayerFailure(RuntimeError):
+    """A player that cannot go on (an external engine that crashed, hung or answered
+    garbage): :func:`play_game` scores the game as lost by that player's forfeit and the
+    match goes on.  Any other exception from a player ends the match."""
+
+
 @dataclass(frozen=True)
 class GameRecord:
     """One finished game: ``players`` by seat (seat 0 moves first), ``winner`` a seat or
-    None for a draw, ``returns`` per seat (+1 win, -1 loss, 0 draw)."""
+    None for a draw, ``returns`` per seat (+1 win, -1 loss, 0 draw); ``forfeit`` says who
+    failed and how when the game was lost by a :class:`PlayerFailure` (``actions`` are
+    then the moves played before it)."""
 
     players: tuple[str, str]
     actions: tuple[int, ...]
     winner: int | None
     returns: tuple[float, float]
+    forfeit: str | None = None
 
     @property
     def length(self) -> int:
@@ -93,35 +102,50 @@ def play_game(game: BoardGame, players: Sequence[Player], rng: np.random.Generat
     Each player is reset before the game, gets a copy of the state to act on, and
     observes every move played.  A move that is not legal raises
     :class:`IllegalMoveError` (a ValueError) naming the player, its seat and the ply.
+    A :class:`PlayerFailure` (from an engine's reset, move or observation) loses the
+    game for the player whose turn it was (the record's ``forfeit`` says why).
     """
     if len(players) != 2:
         raise ValueError(f"play_game: expected 2 players, got {len(players)}")
     # One object playing both seats gets its hooks once per event, not twice.
     distinct = [players[0]] if players[0] is players[1] else list(players)
-    for p in distinct:
-        reset_player(p)
+    names = (players[0].name, players[1].name)
     state = game.initial_state()
     actions: list[int] = []
-    while not game.is_terminal(state):
-        seat = game.to_play(state)
-        player = players[seat]
-        choice = player.act(state.copy(), rng)
-        try:
-            action = game.check_action(state, choice)
-        except ValueError as e:
-            ply = game.ply(state)
-            raise IllegalMoveError(
-                f"player {player.name!r} (seat {seat}) made an illegal move at ply {ply}: {e}",
-                player.name,
-                seat,
-                ply,
-            ) from None
+    seat = 0
+    try:
         for p in distinct:
-            observe_move(p, state.copy(), action)
-        game.rules.play(state, action)
-        actions.append(action)
+            seat = list(players).index(p)  # whose failure a failed reset is
+            reset_player(p)
+        while not game.is_terminal(state):
+            seat = game.to_play(state)
+            player = players[seat]
+            choice = player.act(state.copy(), rng)
+            try:
+                action = game.check_action(state, choice)
+            except ValueError as e:
+                ply = game.ply(state)
+                raise IllegalMoveError(
+                    f"player {player.name!r} (seat {seat}) made an illegal move at ply {ply}: {e}",
+                    player.name,
+                    seat,
+                    ply,
+                ) from None
+            for p in distinct:
+                observe_move(p, state.copy(), action)
+            game.rules.play(state, action)
+            actions.append(action)
+    except PlayerFailure as e:
+        winner = 1 - seat
+        return GameRecord(
+            players=names,
+            actions=tuple(actions),
+            winner=winner,
+            returns=(1.0, -1.0) if winner == 0 else (-1.0, 1.0),
+            forfeit=f"{names[seat]} (seat {seat}) forfeits at ply {len(actions)}: {e}",
+        )
     return GameRecord(
-        players=(players[0].name, players[1].name),
+        players=names,
         actions=tuple(actions),
         winner=game.winner(state),
         returns=game.returns(state),
@@ -303,3 +327,8 @@ def play_match(
         seats=seats,
         records=tuple(records),
     )
+
+
+def forfeits(result: MatchResult) -> list[str]:
+    """Why each game of ``result`` lost by forfeit was forfeited (empty if none was)."""
+    return [r.forfeit for r in result.records if r.forfeit]

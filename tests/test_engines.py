@@ -20,16 +20,13 @@ from selfplay.engines import (
     EngineProtocolError,
     EngineResigned,
     EngineTimeout,
-    ForfeitRecord,
     GTPEngine,
     UCIEngine,
     find_engine,
-    forfeits,
     gnugo,
-    play_engine_match,
     stockfish,
 )
-from selfplay.match import play_game
+from selfplay.match import forfeits, play_game, play_match
 from selfplay.player import BuiltinPlayer
 from sim.board import make_game
 
@@ -258,12 +255,12 @@ def test_forfeits_are_recorded_and_the_match_goes_on(fake_gtp):
     """The engine dies in its second move of each game: it forfeits every game, is
     restarted for the next one, and the match completes."""
     engine = fake_gtp("crash2")
-    result = play_engine_match(GO, BuiltinPlayer("random", GO), engine, games=3, seed=1)
+    result = play_match(GO, BuiltinPlayer("random", GO), engine, games=3, seed=1)
     engine.close()
     assert (result.wins, result.draws, result.losses) == (3, 0, 0)
     reasons = forfeits(result)
     assert len(reasons) == 3 and all("fake-crash2" in r and "exited" in r for r in reasons)
-    assert all(isinstance(r, ForfeitRecord) for r in result.records)
+    assert all(r.forfeit for r in result.records)
     assert [r.length for r in result.records] == [3, 2, 3]  # the moves before the failure
 
 
@@ -438,7 +435,7 @@ def test_our_gtp_engine_plays_a_full_game_against_gnugo():
         [sys.executable, str(ROOT / "scripts" / "gtp.py"), "random"], game, name="ours"
     )
     with ours, gnugo(game, level=1) as bot:
-        result = play_engine_match(game, ours, bot, games=1, seed=0)
+        result = play_match(game, ours, bot, games=1, seed=0)
     record = result.records[0]
     assert not forfeits(result), forfeits(result)
     assert game.is_terminal(game.from_moves(game.format_moves(record.actions)))
@@ -452,7 +449,7 @@ def test_our_uci_engine_plays_a_full_game_against_stockfish():
         [sys.executable, str(ROOT / "scripts" / "uci.py"), "random"], game, name="ours"
     )
     with ours, stockfish(game, skill=0, nodes=200) as bot:
-        result = play_engine_match(game, ours, bot, games=1, seed=0)
+        result = play_match(game, ours, bot, games=1, seed=0)
     record = result.records[0]
     assert not forfeits(result), forfeits(result)
     end = game.from_moves(game.format_moves(record.actions))

@@ -19,32 +19,24 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMBA_NUM_THREADS", "1")
 
 import json
-import platform
 import resource
-import statistics
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import tyro
+from benchkit import ROOT, BenchConfig, run_sections, summary
+from benchkit import log as say
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
 @dataclass
-class Config:
-    """Benchmarks of the DQN stack (envs, learner, replay memory)."""
+class Config(BenchConfig):
+    """Benchmarks of the DQN stack (envs, learner, replay memory); --quick uses 3 repeats."""
 
-    quick: bool = False
-    """Small workloads: the whole run takes under a minute."""
-    json: bool = False
-    """Print the figures as one JSON object on stdout (and nothing else there)."""
-    repeats: int = 5
-    """Timed repeats per figure (the median is reported); --quick uses 3."""
     game: str = "ALE/Pong-v5"
     """ALE game of the env-throughput figures."""
     num_envs: int = 8
@@ -53,19 +45,6 @@ class Config:
     """Run only these sections: env, learn, memory (all when empty)."""
     threads2: bool = False
     """Also time our ALE vector env on 2 worker threads (both cores; keep them idle)."""
-
-
-def summary(samples: list[float]) -> dict:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "repeats": len(samples),
-    }
-
-
-def say(cfg: Config, msg: str) -> None:
-    print(msg, file=sys.stderr if cfg.json else sys.stdout, flush=True)
 
 
 # ---- env throughput ------------------------------------------------------------------
@@ -394,24 +373,8 @@ def main() -> None:
     cfg = tyro.cli(Config, description=__doc__)
     if cfg.quick:
         cfg.repeats = min(cfg.repeats, 3)
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-        ).stdout.strip()
-    except OSError:
-        commit = "unknown"
-    result = {
-        "command": "python scripts/bench_dqn.py" + " ".join([""] + sys.argv[1:]),
-        "commit": commit,
-        "machine": platform.processor() or platform.machine(),
-        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-    }
     sections = {"env": bench_env, "learn": bench_learn, "memory": bench_memory}
-    for name, fn in sections.items():
-        if not cfg.only or name in cfg.only:
-            result[name] = fn(cfg)
-    if cfg.json:
-        print(json.dumps(result, indent=1))
+    run_sections(cfg, sections, omp_num_threads=os.environ.get("OMP_NUM_THREADS"))
 
 
 if __name__ == "__main__":

@@ -74,8 +74,9 @@ class PerceptionConfig:
     distractors, camera, lighting, post: the ablation)"""
     eval_styles: tuple[str, ...] = ("canonical", "canonical+lighting", "canonical+post")
     """styles to evaluate on; 'canonical' (the fixed evaluation look: texture families and
-    colours full randomization never draws), 'canonical+<aspect>' (that look with one
-    aspect randomized, e.g. lighting), or any training style"""
+    colours full randomization never draws), a held-out style ('dusk', 'overcast',
+    'snow': other looks neither 'full' nor 'off' draws), 'canonical+<aspect>' (that look
+    with one aspect randomized, e.g. lighting), or any training style"""
     eval_frames: int = 256
     """frames per evaluation style (boxes of 6 px and taller are few: about one vehicle
     in six frames at 96x96)"""
@@ -193,15 +194,17 @@ KNOBS: dict[str, tuple[str, ...]] = {
 
 
 def sim_randomization(style: str):
-    """A simulator randomization by name: 'full', 'off', 'canonical'; 'full-<aspect>'
-    (full with one aspect of ``KNOBS`` switched off: the ablation); or
-    'canonical+<aspect>' (the canonical style with one aspect randomized, e.g.
-    'canonical+lighting': held-out textures under random lights)."""
+    """A simulator randomization by name: 'full', 'off', 'canonical'; a held-out style
+    ('dusk', 'overcast', 'snow': ``sim.driving.randomization.HELD_OUT_STYLES``, never
+    drawn by 'full' or 'off'); 'full-<aspect>' (full with one aspect of ``KNOBS``
+    switched off: the ablation); or '<canonical or held-out style>+<aspect>' (that style
+    with one aspect randomized, e.g. 'canonical+lighting': held-out textures under random
+    lights)."""
     from sim.driving import randomization as R
 
     for sep in ("-", "+"):
         head, _, aspect = style.partition(sep)
-        if aspect and head in ("full", "canonical"):
+        if aspect and head in ("full", "canonical", *R.HELD_OUT_STYLES):
             if aspect not in KNOBS:
                 raise ValueError(
                     f"unknown randomization aspect {aspect!r} in {style!r}; known: {list(KNOBS)}"
@@ -209,9 +212,7 @@ def sim_randomization(style: str):
             off, full = R.Randomization.off(), R.Randomization.full()
             if sep == "-":
                 return R.Randomization.full(**{k: getattr(off, k) for k in KNOBS[aspect]})
-            return R.Randomization.off(
-                base="canonical", **{k: getattr(full, k) for k in KNOBS[aspect]}
-            )
+            return R.Randomization.off(base=head, **{k: getattr(full, k) for k in KNOBS[aspect]})
     return R.randomization_from(style)
 
 

@@ -392,6 +392,46 @@ def test_full_randomization_never_draws_the_canonical_style():
     assert set(json_ready) >= {"materials", "lights", "distractors", "camera_jitter"}
 
 
+@pytest.mark.parametrize("name", ["dusk", "overcast", "snow"])
+def test_held_out_styles_are_never_drawn_by_full_or_off(name):
+    from sim.driving.randomization import _HELD_OUT_CLASSES, HELD_OUT_STYLES
+
+    assert name in HELD_OUT_STYLES
+    cams = RIGS["front"](8, 8)
+    held = sample_style(randomization_from(name), cams, 0)
+    assert randomization_from(name) == Randomization.off(base=name)
+    plain = sample_style(Randomization.off(), cams, 0)
+    canon = sample_style(CANONICAL, cams, 0)
+    for c in _HELD_OUT_CLASSES:
+        assert int(held.mats[c, 0]) in HELD_OUT_FAMILIES
+        assert not np.array_equal(held.mats[c], plain.mats[c])
+        assert not np.array_equal(held.mats[c], canon.mats[c])
+    # Its lighting lies outside full randomization's range: no light and a bright
+    # ambient, or a directional sun lower than 10 degrees.
+    low_sun = len(held.lights) and held.lights[0, 3] < math.sin(math.radians(10))
+    assert (len(held.lights) == 0 and held.ambient.min() > 0.6) or low_sun
+    for seed in range(100):
+        style = sample_style(Randomization.full(), cams, seed)
+        assert len(style.lights) >= 1 and style.ambient.max() <= 0.6
+        directional = style.lights[style.lights[:, 0] < 0.5]
+        assert np.all(directional[:, 3] >= math.sin(math.radians(10)) - 1e-9)
+        for c in _HELD_OUT_CLASSES:
+            assert int(style.mats[c, 0]) in TRAIN_FAMILIES
+            for colour in (style.mats[c, 1:4], style.mats[c, 4:7]):
+                for ref in (held.mats[c, 1:4], held.mats[c, 4:7]):
+                    assert np.linalg.norm(colour - ref) >= HELD_OUT_RADIUS
+    # A held-out style renders deterministically and differs from the canonical one.
+    gm, objs = straight_road(), SceneObjects.empty()
+    a = Renderer(RIGS["front"](32, 32), randomization_from(name))
+    b = Renderer(RIGS["front"](32, 32), CANONICAL)
+    fa = a.render(gm, objs, (0, 0, 0), np.random.default_rng(0), True)[0]
+    fa2 = a.render(gm, objs, (0, 0, 0), np.random.default_rng(0), True)[0]
+    fb = b.render(gm, objs, (0, 0, 0), np.random.default_rng(0), True)[0]
+    np.testing.assert_array_equal(fa.rgb, fa2.rgb)
+    np.testing.assert_array_equal(fa.labels, fb.labels)
+    assert np.abs(fa.rgb.astype(int) - fb.rgb.astype(int)).mean() > 10
+
+
 def test_every_group_is_switchable():
     off = Randomization.off()
     assert not any(off.enabled(g) for g in GROUPS)

@@ -430,3 +430,32 @@ def test_small_boxes_are_ignored_and_rare_classes_weigh_more():
     w = balanced_weights(SyntheticSource((32, 32), seed=0), frames=8)
     assert w.shape == (NUM_CLASSES,) and float(w.min()) == 1.0
     assert w[3] > w[0]  # lane markings (rare) outweigh sky (common)
+
+
+def test_held_out_styles_by_name_for_evaluation():
+    from perception.data import SimSource
+    from perception.train import make_source, sim_randomization
+    from sim.driving.randomization import HELD_OUT_STYLES
+
+    for name in HELD_OUT_STYLES:
+        r = sim_randomization(name)
+        assert r.base == name and not r.lighting and not r.road_texture
+        assert sim_randomization(f"{name}+lighting").base == name
+        assert sim_randomization(f"{name}+lighting").lighting
+    config = PerceptionConfig(eval_styles=("canonical", "dusk"), image_size=(32, 32))
+    source = make_source(config, "dusk", 5)
+    assert isinstance(source, SimSource) and source.image_size == (32, 32)
+    with pytest.raises(ValueError, match="unknown randomization"):
+        sim_randomization("twilight")
+
+
+def test_bench_perception_help_runs():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "bench_perception.py"
+    out = subprocess.run(
+        [sys.executable, str(script), "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0 and "--train-minutes" in out.stdout

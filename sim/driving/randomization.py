@@ -30,6 +30,24 @@ checks, gradient); and full randomization rejects any colour of road, lane marki
 kerb, terrain or sky within ``HELD_OUT_RADIUS`` (RGB distance, 0..1 units) of the
 canonical colours of that class.
 
+Held-out evaluation styles (``HELD_OUT_STYLES``, by name through
+:func:`randomization_from`, each ``Randomization.off(base=name)``): further looks that
+neither ``full()`` nor ``off()`` ever draws, for measuring what randomization buys::
+
+    dusk       low orange sun (5 degrees up), dim violet ambient, orange-to-violet sky,
+               dark blue-grey asphalt with yellow markings, dry olive grass
+    overcast   no sun: bright grey ambient light only, grey sky, pale concrete road,
+               dark wet-green grass
+    snow       snow-covered terrain (grain), near-black wet asphalt, grey-white sky,
+               cold low sun
+
+Each is held out three ways: its road, terrain and sky use only ``HELD_OUT_FAMILIES``;
+full randomization rejects colours within ``HELD_OUT_RADIUS`` of its palette (as for
+the canonical one); and its lighting lies outside full randomization's range (full
+randomization always has one light or more, ambient at most 0.6 and directional lights
+10 degrees up or more: overcast has no light and ambient 0.8, dusk and snow a sun under
+10 degrees).
+
 The draws of each aspect come from their own generator, seeded from one draw of the
 caller's generator per episode (and one per frame), so switching one knob changes that
 aspect only, and the same caller seed gives the same frames.
@@ -72,6 +90,7 @@ __all__ = [
     "DISTRACTOR_TYPES",
     "GROUPS",
     "HELD_OUT_RADIUS",
+    "HELD_OUT_STYLES",
     "Randomization",
     "Style",
     "randomization_from",
@@ -82,7 +101,8 @@ GROUPS = ("road", "terrain", "sky", "objects", "vehicles", "distractors", "camer
           "post")  # fmt: skip
 DISTRACTOR_TYPES = ("cube", "plate", "rod")
 HELD_OUT_RADIUS = 0.2
-BASES = ("plain", "canonical")
+HELD_OUT_STYLES = ("dusk", "overcast", "snow")
+BASES = ("plain", "canonical", *HELD_OUT_STYLES)
 
 
 def _range(name: str, lo_hi: tuple, lo_bound: float, hi_bound: float = math.inf) -> None:
@@ -140,7 +160,8 @@ class Randomization:
     per_frame: tuple[str, ...] = ()
     """Aspects (names in ``GROUPS``) resampled every frame rather than every episode."""
     base: str = "plain"
-    """Style of the aspects whose knob is off: "plain" or "canonical"."""
+    """Style of the aspects whose knob is off: "plain", "canonical" or a held-out style
+    (``HELD_OUT_STYLES``)."""
 
     def __post_init__(self) -> None:
         for name in ("road_texture", "terrain_texture", "sky_texture", "object_texture",
@@ -214,10 +235,12 @@ CANONICAL = Randomization.off(base="canonical")
 """The fixed evaluation style (see the module docstring); training never draws it."""
 
 _NAMED = {"full": Randomization.full, "off": Randomization.off, "canonical": lambda: CANONICAL}
+_NAMED.update({name: (lambda name=name: Randomization.off(base=name)) for name in HELD_OUT_STYLES})
 
 
 def randomization_from(spec: str | Randomization) -> Randomization:
-    """A :class:`Randomization` from "full", "off", "canonical" or an instance."""
+    """A :class:`Randomization` from "full", "off", "canonical", a held-out style name
+    (``HELD_OUT_STYLES``) or an instance."""
     if isinstance(spec, Randomization):
         return spec
     if isinstance(spec, str) and spec in _NAMED:
@@ -250,6 +273,71 @@ _CANONICAL_MATS[SKY] = material(SKYGRAD, (0.80, 0.88, 0.96), (0.28, 0.50, 0.86),
 _CANONICAL_MATS[PEDESTRIAN] = material(FLAT, (0.20, 0.24, 0.42))
 _CANONICAL_MATS[OBSTACLE] = material(FLAT, (0.96, 0.42, 0.08))
 _HELD_OUT_CLASSES = (SKY, TERRAIN, ROAD, LANE_MARKING, KERB)
+
+
+def _directional(azimuth_deg: float, elevation_deg: float, colour: tuple) -> np.ndarray:
+    az, el = math.radians(azimuth_deg), math.radians(elevation_deg)
+    d = (math.cos(el) * math.cos(az), math.cos(el) * math.sin(az), math.sin(el))
+    return np.array([[0.0, *d, *colour, 0.0]])
+
+
+def _held_out_mats(spec: dict[int, np.ndarray]) -> np.ndarray:
+    mats = _CANONICAL_MATS.copy()
+    for cls, row in spec.items():
+        mats[cls] = row
+    return mats
+
+
+# The held-out evaluation styles: (materials, ambient, lights); see the module docstring.
+_HELD_OUT = {
+    "dusk": (
+        _held_out_mats(
+            {
+                ROAD: material(GRAIN, (0.17, 0.17, 0.24), (0.26, 0.25, 0.33), 5.0, seed=21),
+                LANE_MARKING: material(GRAIN, (0.95, 0.78, 0.22), (0.82, 0.66, 0.18), 5.0, seed=22),
+                KERB: material(GRAIN, (0.55, 0.30, 0.26), (0.66, 0.40, 0.34), 4.0, seed=23),
+                TERRAIN: material(GRASS, (0.40, 0.38, 0.16), (0.55, 0.48, 0.22), 0.7, seed=24),
+                SKY: material(SKYGRAD, (1.00, 0.62, 0.30), (0.30, 0.20, 0.52), 1.2, seed=25),
+                PEDESTRIAN: material(FLAT, (0.10, 0.45, 0.40)),
+                OBSTACLE: material(FLAT, (0.85, 0.85, 0.20)),
+            }
+        ),
+        np.array([0.42, 0.34, 0.46]),
+        _directional(-160.0, 5.0, (1.00, 0.55, 0.25)),
+    ),
+    "overcast": (
+        _held_out_mats(
+            {
+                ROAD: material(GRAIN, (0.56, 0.55, 0.52), (0.66, 0.65, 0.62), 5.0, seed=31),
+                LANE_MARKING: material(GRAIN, (0.98, 0.98, 0.92), (0.88, 0.88, 0.84), 5.0, seed=32),
+                KERB: material(GRAIN, (0.40, 0.40, 0.42), (0.48, 0.48, 0.50), 4.0, seed=33),
+                TERRAIN: material(GRASS, (0.12, 0.24, 0.12), (0.20, 0.30, 0.14), 0.7, seed=34),
+                SKY: material(SKYGRAD, (0.84, 0.85, 0.87), (0.62, 0.64, 0.68), 1.2, seed=35),
+                PEDESTRIAN: material(FLAT, (0.70, 0.15, 0.55)),
+                OBSTACLE: material(FLAT, (0.20, 0.65, 0.85)),
+            }
+        ),
+        np.array([0.80, 0.80, 0.82]),
+        np.zeros((0, 8)),
+    ),
+    "snow": (
+        _held_out_mats(
+            {
+                ROAD: material(GRAIN, (0.10, 0.10, 0.11), (0.18, 0.18, 0.20), 5.0, seed=41),
+                LANE_MARKING: material(GRAIN, (0.90, 0.92, 0.98), (0.75, 0.78, 0.85), 5.0, seed=42),
+                KERB: material(GRAIN, (0.30, 0.26, 0.22), (0.40, 0.35, 0.30), 4.0, seed=43),
+                TERRAIN: material(GRAIN, (0.88, 0.90, 0.95), (0.97, 0.98, 1.00), 1.5, seed=44),
+                SKY: material(SKYGRAD, (0.93, 0.93, 0.95), (0.70, 0.74, 0.80), 1.2, seed=45),
+                PEDESTRIAN: material(FLAT, (0.15, 0.55, 0.20)),
+                OBSTACLE: material(FLAT, (0.90, 0.10, 0.20)),
+            }
+        ),
+        np.array([0.55, 0.58, 0.64]),
+        _directional(60.0, 7.0, (0.75, 0.80, 0.95)),
+    ),
+}
+_BASE_MATS = {"plain": _PLAIN_MATS, "canonical": _CANONICAL_MATS}
+_BASE_MATS.update({name: mats for name, (mats, _, _) in _HELD_OUT.items()})
 _CANONICAL_SUN = np.array(
     [[0.0, *(-0.45, 0.45, 0.77), 0.70, 0.67, 0.62, 0.0]]
 )  # directional, from the north-west at 50 degrees elevation
@@ -336,16 +424,15 @@ class Style:
 
 
 def _colour(rng: np.random.Generator, avoid: np.ndarray | None) -> np.ndarray:
-    """A uniform random RGB colour, kept HELD_OUT_RADIUS away from ``avoid``."""
-    for _ in range(64):
+    """A uniform random RGB colour, kept HELD_OUT_RADIUS away from every row of
+    ``avoid`` (K, 3)."""
+    for _ in range(256):
         c = rng.random(3)
-        if (
-            avoid is None
-            or np.linalg.norm(c - avoid[0]) >= HELD_OUT_RADIUS
-            and (np.linalg.norm(c - avoid[1]) >= HELD_OUT_RADIUS)
-        ):
+        if avoid is None or np.linalg.norm(c - avoid, axis=1).min() >= HELD_OUT_RADIUS:
             return c
-    return 1.0 - avoid[0]  # (practically unreachable) the opposite colour
+    # (practically unreachable) the colour farthest from those held out, of a few
+    cands = rng.random((64, 3))
+    return cands[np.linalg.norm(cands[:, None] - avoid[None], axis=2).min(1).argmax()]
 
 
 def _random_material(
@@ -362,7 +449,10 @@ def _random_material(
 
 
 def _avoid(cls: int) -> np.ndarray:
-    return _CANONICAL_MATS[cls, [1, 2, 3, 4, 5, 6]].reshape(2, 3)
+    """The held-out colours of class ``cls``: both colours of the canonical and every
+    held-out style's material."""
+    rows = [_CANONICAL_MATS[cls]] + [mats[cls] for mats, _, _ in _HELD_OUT.values()]
+    return np.concatenate([r[[1, 2, 3, 4, 5, 6]].reshape(2, 3) for r in rows])
 
 
 def _rotation(rng: np.random.Generator) -> np.ndarray:
@@ -439,8 +529,8 @@ def sample_group(
     r: Randomization, group: str, style: Style, cams: list[Camera], rng: np.random.Generator
 ) -> None:
     """Resample one aspect of ``style`` in place (base values when its knob is off)."""
-    canonical = r.base == "canonical"
-    base = _CANONICAL_MATS if canonical else _PLAIN_MATS
+    canonical = r.base != "plain"  # the canonical look or a held-out one
+    base = _BASE_MATS[r.base]
     on = r.enabled(group)
     if group in ("road", "terrain", "sky", "objects"):
         classes = {
@@ -470,6 +560,9 @@ def sample_group(
     elif group == "lighting":
         if on:
             style.ambient, style.lights = _lights(r, rng)
+        elif r.base in _HELD_OUT:
+            _, ambient, lights = _HELD_OUT[r.base]
+            style.ambient, style.lights = ambient.copy(), lights.copy()
         elif canonical:
             style.ambient, style.lights = _CANONICAL_AMBIENT.copy(), _CANONICAL_SUN.copy()
         else:

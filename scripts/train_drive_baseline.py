@@ -5,7 +5,10 @@ small step size, keeping whichever policy drives best on validation seeds.
 
 PPO from scratch learns to drive the route fast but, within minutes on two cores, not
 the obstacle and traffic avoidance; a policy that starts as a copy of the rule-based
-driver only has to learn what the rules get wrong.
+driver only has to learn what the rules get wrong. Measured on 200 unseen seeds (the
+defaults, 17 + 9 minutes on one core): the scripted driver 96.5%, the DAgger policy
+93.0%; PPO at lr 3e-5, clip 0.05 moved validation from 0.98 down to about 0.8 over
+1.2M steps, so the warm start is what the run keeps.
 
 1. DAgger: the driver drives the first round; in later rounds the policy drives and the
    driver labels the states the policy reaches; the policy is refit on everything

@@ -60,7 +60,7 @@ def test_registered_and_spaces():
     lidar = DriveEnv(obs_mode="lidar", lidar_beams=16, **TINY)
     assert lidar.observation_space.shape == (19,)
     disc = DriveEnv(action_type="discrete", **TINY)
-    assert disc.action_space.n == len(DISCRETE_ACTIONS) == 15
+    assert disc.action_space.n == len(DISCRETE_ACTIONS) == 36
 
 
 def _rollout(env, seed, steps=60):
@@ -161,8 +161,8 @@ def test_discrete_actions_are_validated():
     env = DriveEnv(action_type="discrete", **TINY)
     env.reset(seed=0)
     env.step(7)
-    env.step(np.int64(14))
-    for bad in (15, -1, 0.5):
+    env.step(np.int64(35))
+    for bad in (36, -1, 0.5):
         with pytest.raises(ValueError, match="discrete"):
             env.step(bad)
 

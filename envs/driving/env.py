@@ -20,16 +20,23 @@ CAMERAS = ("front", "surround", "topdown")
 ACTION_TYPES = ("continuous", "discrete")
 RENDER_MODES = ["human", "rgb_array"]
 # Discrete actions: (steer, throttle) pairs, steer left positive, throttle < 0 brakes.
+# Steer 0.05 (0.0275 rad) is what the road's sharpest curves (1/100 m) need, 0.15 a lane
+# change, 0.4 and 1 (full lock) evasive swerves and turning out from behind an obstacle;
+# throttle -1 brakes hard, -0.3 gently (holding a gap).
+DISCRETE_STEER = (-1.0, -0.4, -0.15, -0.05, 0.0, 0.05, 0.15, 0.4, 1.0)
+DISCRETE_THROTTLE = (-1.0, -0.3, 0.0, 0.5)
 DISCRETE_ACTIONS = np.array(
-    [(steer, accel) for accel in (-0.8, 0.0, 0.5) for steer in (-0.5, -0.15, 0.0, 0.15, 0.5)],
+    [(steer, accel) for accel in DISCRETE_THROTTLE for steer in DISCRETE_STEER],
     dtype=np.float32,
 )
 DEFAULT_REWARD_WEIGHTS: dict[str, float] = {
     "progress": 0.1,  # per metre of route progress
     "lane": 0.05,  # times (lane offset / half lane width)^2, subtracted per step
     "speed": 0.05,  # times max(0, 1 - |v - target| / target) per step
-    "collision": 10.0,  # subtracted once, on a crash
-    "off_road": 10.0,  # subtracted once, on leaving the road
+    # A crash costs more than a whole route earns (about 37 progress + 15 speed + 5), so
+    # no gain in speed pays for the risk of one.
+    "collision": 60.0,  # subtracted once, on a crash
+    "off_road": 60.0,  # subtracted once, on leaving the road
     "complete": 5.0,  # added once, on completing the route
 }
 STATE_BOUND = 5.0
@@ -68,18 +75,24 @@ class DriveEnv(gymnasium.Env):
     (left positive, times ``max_steer`` = 0.55 rad) and throttle (positive accelerates
     up to 3 m/s^2, negative brakes up to 8 m/s^2). Out-of-range values are clipped, or
     rejected with a ValueError (env unchanged) when ``strict=True``; non-finite values
-    are always rejected. ``action_type="discrete"``: ``Discrete(15)``, the rows of
-    :data:`DISCRETE_ACTIONS` (steer -0.5, -0.15, 0, 0.15, 0.5 times throttle -0.8, 0,
-    0.5).
+    are always rejected. ``action_type="discrete"``: ``Discrete(36)``, the rows of
+    :data:`DISCRETE_ACTIONS`: steer -1, -0.4, -0.15, -0.05, 0, 0.05, 0.15, 0.4, 1
+    (fastest varying) times throttle -1, -0.3, 0, 0.5.
 
     ## Observation Space
 
-    * ``"state"``: ``Box(-5, 5, (41,), float32)``: speed / 20 m/s, lateral offset / road
-      half width, lane offset / half lane width, sin and cos of the heading error, route
-      progress (s / length), 50 x road curvature at 0, 10, 20, 35 and 50 m ahead, then
-      for the six nearest objects within 60 m (vehicles, pedestrians, obstacles; nearest
-      first) dx, dy in the ego frame / 60 m, relative velocity dvx, dvy / 20 m/s and a
-      present flag (zeros when absent). See :meth:`World.state_vector`.
+    * ``"state"``: ``Box(-5, 5, (69,), float32)`` (:data:`sim.driving.world.STATE_SIZE`):
+      speed / 20 m/s, lateral offset / road half width, lane offset / half lane width,
+      sin and cos of the heading error, route progress (s / length), 50 x road curvature
+      at 0, 10, 20, 35 and 50 m ahead; for the six nearest objects within 60 m
+      (vehicles, pedestrians, obstacles; nearest first) dx, dy in the ego frame / 60 m,
+      relative velocity dvx, dvy / 20 m/s and a present flag (zeros when absent); the
+      lane index / (lanes - 1); for the ego's lane, the lane to its left and the one to
+      its right: exists, the bumper-to-bumper gap to the nearest thing ahead in it / 60 m
+      (1 when none), its closing speed / 20 m/s, the gap to the nearest thing behind /
+      60 m and its closing speed (a missing lane reads all zeros: blocked); then the six
+      slots' length / 10 m and width / 5 m (a truck, a car, a pedestrian, an obstacle).
+      See :meth:`World.state_vector`.
     * ``"lidar"``: ``Box(0, ., (lidar_beams + 3,), float32)``: ``lidar_beams`` ranges /
       ``lidar_range`` of rays from the ego centre (beam 0 straight ahead, then
       counter-clockwise) against object boxes and the road edges, then speed / 20 m/s
@@ -130,7 +143,15 @@ class DriveEnv(gymnasium.Env):
 
     ## Version History
 
-    * v0: Initial version.
+    * v0: Initial version. Before release: the state vector gained the lane features
+      (lane index; gaps and closing speeds ahead and behind in the own and neighbouring
+      lanes) and the object slots' sizes (41 -> 69 features); the discrete actions grew
+      from 15 (steer 0, +-0.15, +-0.5 x throttle -0.8, 0, 0.5) to 36, since the
+      smallest steer was three times what curves need (the policy chattered) and the
+      largest too small to turn out from close behind an obstacle (the scripted driver
+      completes 96.5% of routes with them, 93.0% with steer 0, +-0.05, +-0.15, +-0.5); the
+      collision and off-road penalties went from 10 to 60, more than a whole route
+      earns (a crash was cheaper than the time saved by speeding).
     """
 
     metadata: dict[str, Any] = {"render_modes": RENDER_MODES, "render_fps": 10}

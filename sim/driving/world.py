@@ -21,16 +21,21 @@ from sim.driving.road import Road, curvature_at, frenet_to_world, generate_road,
 from sim.driving.road import rasterize as rasterize_road
 from sim.driving.scene import OBSTACLE, PEDESTRIAN, VEHICLE, GroundMap, SceneObjects
 from sim.driving.traffic import (
+    MIN_OVERLAP,
+    O_D,
     O_HEI,
     O_LEN,
+    O_S,
     O_WID,
     O_X,
     O_Y,
     O_YAW,
     P_ACTIVE,
+    P_D,
     P_HEI,
     P_LEN,
     P_MODE,
+    P_S,
     P_VD,
     P_VS,
     P_WID,
@@ -47,8 +52,10 @@ from sim.driving.traffic import (
     PR_MAX_STEER,
     PR_WHEELBASE,
     V_ACTIVE,
+    V_D,
     V_HEI,
     V_LEN,
+    V_S,
     V_V,
     V_VD,
     V_WID,
@@ -73,7 +80,9 @@ EGO_ID = 1
 STATE_DISTANCES = (0.0, 10.0, 20.0, 35.0, 50.0)  # curvature look-ahead (m)
 STATE_NEIGHBOURS = 6
 NEIGHBOUR_RANGE = 60.0
-STATE_SIZE = 6 + len(STATE_DISTANCES) + 5 * STATE_NEIGHBOURS
+LANE_FEATURES = 5  # per lane (own, left, right): exists, lead gap, closing, rear gap, closing
+STATE_SIZE = 6 + len(STATE_DISTANCES) + 5 * STATE_NEIGHBOURS + 1 + 3 * LANE_FEATURES
+STATE_SIZE += 2 * STATE_NEIGHBOURS  # the slots' length and width
 
 
 @njit(cache=True)
@@ -262,8 +271,95 @@ def _state(ego, veh, ped, obs, ks, ds, prm, length, lane_w, lanes, v_ref, bound,
         out[o + 2] = (c * rvx + s_ * rvy) / v_ref
         out[o + 3] = (-s_ * rvx + c * rvy) / v_ref
         out[o + 4] = 1.0
+    # the slots' sizes (length / 10 m, width / 5 m): a truck, a car, a pedestrian
+    sizes = base + 5 * STATE_NEIGHBOURS + 1 + 3 * LANE_FEATURES
+    dist[:] = np.inf
+    for q in range(m):
+        active = True
+        if q < nv:
+            active = veh[q, V_ACTIVE] != 0.0
+        elif q < nv + npd:
+            active = ped[q - nv, P_ACTIVE] != 0.0
+        if active:
+            r = math.hypot(px[q] - ego[E_X], py[q] - ego[E_Y])
+            if r < NEIGHBOUR_RANGE:
+                dist[q] = r
+    for slot in range(STATE_NEIGHBOURS):
+        q = np.argmin(dist) if m > 0 else 0
+        if m == 0 or dist[q] == np.inf:
+            out[sizes + 2 * slot] = 0.0
+            out[sizes + 2 * slot + 1] = 0.0
+            continue
+        dist[q] = np.inf
+        if q < nv:
+            ln, wd = veh[q, V_LEN], veh[q, V_WID]
+        elif q < nv + npd:
+            ln, wd = ped[q - nv, P_LEN], ped[q - nv, P_WID]
+        else:
+            ln, wd = obs[q - nv - npd, O_LEN], obs[q - nv - npd, O_WID]
+        out[sizes + 2 * slot] = ln / 10.0
+        out[sizes + 2 * slot + 1] = wd / 5.0
+    _lane_state(ego, veh, ped, obs, prm, lane_w, lanes, v_ref, out, base + 5 * STATE_NEIGHBOURS)
     for i in range(out.shape[0]):
         out[i] = min(max(out[i], -bound), bound)
+
+
+@njit(cache=True)
+def _lane_state(ego, veh, ped, obs, prm, lane_w, lanes, v_ref, out, o):
+    """Lane index / (lanes - 1), then for the ego's lane (the nearest centre), the lane
+    to its left and the one to its right: exists, bumper-to-bumper gap to the nearest
+    thing ahead in that lane / 60 m (1: none within 60 m), its closing speed / v_ref,
+    the gap to the nearest thing behind / 60 m and its closing speed / v_ref. A missing
+    lane reads exists 0, gaps 0 (blocked)."""
+    hw = prm[PR_HW]
+    ef = _ego_frenet(ego, prm)
+    es, evs, ehl = ef[0], ef[2], ef[3]
+    lane = round((ego[E_D] + hw) / lane_w - 0.5)
+    lane = min(max(lane, 0), lanes - 1)
+    out[o] = lane / (lanes - 1) if lanes > 1 else 0.0
+    nv = veh.shape[0]
+    npd = ped.shape[0]
+    for j in range(3):
+        k = lane + (0, 1, -1)[j]
+        b = o + 1 + LANE_FEATURES * j
+        if k < 0 or k >= lanes:
+            for f in range(LANE_FEATURES):
+                out[b + f] = 0.0
+            continue
+        lo = k * lane_w - hw
+        hi = lo + lane_w
+        lead, lead_v, rear, rear_v = NEIGHBOUR_RANGE, evs, NEIGHBOUR_RANGE, evs
+        for q in range(nv + npd + obs.shape[0]):
+            if q < nv:
+                if veh[q, V_ACTIVE] == 0.0:
+                    continue
+                s, d, vs = veh[q, V_S], veh[q, V_D], veh[q, V_V]
+                hl, hwd = 0.5 * veh[q, V_LEN], 0.5 * veh[q, V_WID]
+            elif q < nv + npd:
+                p = q - nv
+                if ped[p, P_ACTIVE] == 0.0:
+                    continue
+                s, d, vs = ped[p, P_S], ped[p, P_D], ped[p, P_VS]
+                hl = hwd = 0.5 * max(ped[p, P_LEN], ped[p, P_WID])
+            else:
+                p = q - nv - npd
+                s, d, vs = obs[p, O_S], obs[p, O_D], 0.0
+                hl = hwd = 0.5 * max(obs[p, O_LEN], obs[p, O_WID])  # it may stand askew
+            if min(d + hwd, hi) - max(d - hwd, lo) <= MIN_OVERLAP:
+                continue
+            if s >= es:
+                gap = max(s - hl - es - ehl, 0.0)
+                if gap < lead:
+                    lead, lead_v = gap, vs
+            else:
+                gap = max(es - ehl - s - hl, 0.0)
+                if gap < rear:
+                    rear, rear_v = gap, vs
+        out[b] = 1.0
+        out[b + 1] = lead / NEIGHBOUR_RANGE
+        out[b + 2] = (evs - lead_v) / v_ref
+        out[b + 3] = rear / NEIGHBOUR_RANGE
+        out[b + 4] = (rear_v - evs) / v_ref
 
 
 class World:
@@ -481,7 +577,10 @@ class World:
         50 x curvature at :data:`STATE_DISTANCES` ahead, then for the
         :data:`STATE_NEIGHBOURS` nearest objects within 60 m (nearest first) the
         ego-frame dx, dy (/ 60 m), dvx, dvy (/ v_ref) and a present flag (zeros when
-        absent)."""
+        absent); then the lane index / (lanes - 1) and, for the ego's lane, the lane to
+        its left and to its right, :data:`LANE_FEATURES` values (exists, gap ahead / 60
+        m, closing speed / v_ref, gap behind / 60 m, closing speed / v_ref; see
+        ``_lane_state``); then the slots' length / 10 m and width / 5 m."""
         out = np.empty(STATE_SIZE, np.float32)
         cfg = self.config
         _state(self._ego, self._veh, self._ped, self._obs, self.road.ks, self.road.ds,

@@ -154,8 +154,22 @@ class ScriptedDriver:
         steer, throttle = self.steer_throttle(np.asarray(obs, np.float64))
         if not self.discrete:
             return np.array([steer, throttle], np.float32)
-        t = self.table  # the nearest discrete action, steering weighed more
-        return int(np.argmin(4.0 * (t[:, 0] - steer) ** 2 + (t[:, 1] - throttle) ** 2))
+        # the nearest discrete steering; throttle rounded towards the next level up
+        # (a small positive command rounded to coasting left the car standing behind
+        # a slow leader until the time-out)
+        t = self.table
+        steers = np.unique(t[:, 0])
+        s = steers[np.argmin(np.abs(steers - steer))]
+        a = (
+            -1.0
+            if throttle < -0.5
+            else -0.3
+            if throttle < -0.1
+            else 0.0
+            if throttle < 0.03
+            else 0.5
+        )
+        return int(np.argmin(np.abs(t[:, 0] - s) + np.abs(t[:, 1] - a)))
 
 
 class PolicyDriver:

@@ -183,3 +183,23 @@ def test_state_vector_lane_features_see_gaps_ahead_and_behind():
     present = s[11:41].reshape(6, 5)[:, 4] > 0.5
     sizes = s[57:69].reshape(6, 2)
     assert ((sizes > 0).all(1) == present).all()
+
+
+def test_dagger_continues_from_a_policy_with_forked_workers(tmp_path, capsys):
+    path = ROOT / "scripts" / "train_drive_baseline.py"
+    spec = importlib.util.spec_from_file_location("train_drive_baseline", path)
+    tdb = importlib.util.module_from_spec(spec)
+    sys.modules["train_drive_baseline"] = tdb
+    spec.loader.exec_module(tdb)
+    tiny = dict(ppo_minutes=0.0, dagger_rounds=2, episodes_per_round=1, grad_steps=2,
+                batch_size=8, num_envs=2, num_steps=8, hidden=16, validate_episodes=2)  # fmt: skip
+    first = tmp_path / "first"
+    tdb.main(tdb.Args(run_dir=str(first), **tiny))
+    second = tmp_path / "second"
+    init = str(first / "warm_start.safetensors")
+    summary = tdb.main(tdb.Args(run_dir=str(second), init=init, workers=2, **tiny))
+    out = capsys.readouterr().out
+    assert "initial policy" in out and "dagger round 1: policy completed" in out
+    assert summary["best_validation"] >= 0.0
+    assert ed.main(ed.Args(checkpoint=str(second), episodes=1)).episodes == 1
+    assert tdb._split(10, 5, 2) == [(10, 3), (13, 2)]

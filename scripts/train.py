@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import tyro
 
 from agents.alphazero.config import AlphaZeroConfig
 from agents.checkpoint import CheckpointError
-from agents.cli import given_flags
+from agents.cli import given_flags, start_or_resume
 from agents.dqn.cli import DQNArgs, train_dqn
 from agents.ppo.cli import PPOArgs, train_ppo
 from perception.cli import PerceptionArgs, train_perception
@@ -75,13 +75,9 @@ class AlphaZeroArgs(AlphaZeroConfig):
 def train_alphazero(args: AlphaZeroArgs, given: set[str] = frozenset()) -> int:
     from agents.alphazero.train import Trainer
 
+    trainer = start_or_resume(Trainer, AlphaZeroConfig, args, RESUME_OVERRIDES, set(given))
     if args.resume is not None:
-        overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES if name in given}
-        trainer = Trainer.resume(args.resume, **overrides)
         print(f"alphazero: resuming {trainer.run_dir} at iteration {trainer.iteration}")
-    else:
-        config = AlphaZeroConfig(**{f.name: getattr(args, f.name) for f in fields(AlphaZeroConfig)})
-        trainer = Trainer(config)
     try:
         summary = trainer.run()
     except KeyboardInterrupt:

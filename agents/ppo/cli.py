@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import json
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
@@ -56,16 +56,12 @@ def train_ppo(args: PPOArgs, given: set[str] | None = None) -> int:
     """Train (or resume) a PPO run; 0 on success, 130 when interrupted. ``given``: the
     fields typed on the command line (see :func:`given_flags`); on resume only those of
     :data:`RESUME_OVERRIDES` replace the saved config (all of them when None)."""
+    from agents.cli import start_or_resume
     from agents.ppo.train import Trainer
 
+    trainer = start_or_resume(Trainer, PPOConfig, args, RESUME_OVERRIDES, given)
     if args.resume is not None:
-        typed = set(RESUME_OVERRIDES) if given is None else set(given)
-        overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES if name in typed}
-        trainer = Trainer.resume(args.resume, **overrides)
         print(f"ppo: resuming {trainer.run_dir} at update {trainer.update}")
-    else:
-        config = PPOConfig(**{f.name: getattr(args, f.name) for f in fields(PPOConfig)})
-        trainer = Trainer(config)
     try:
         summary = trainer.run()
     except KeyboardInterrupt:

@@ -281,3 +281,41 @@ def test_connect4_selfplay_and_resume(tmp_path):
     out = second.evaluate()  # the existing match runner, Wilson interval, ratings
     assert set(out["matches"]) == {"random", "greedy"}
     assert out["matches"]["random"]["games"] == second.config.eval_games
+
+
+def test_fine_tuning_from_a_policy_file(tmp_path):
+    """init_policy starts from a policy file; the critic warm-up leaves the policy alone;
+    the anchor term keeps the policy nearer its start; another network is refused."""
+    base = dict(env="CartPole-v1", num_envs=2, num_steps=32, threads=1, lr=3e-3, ent_coef=0.0)
+    start = Trainer(PPOConfig(**base, max_updates=1, run_dir=str(tmp_path / "s")))
+    start.run()
+    path = save_policy(tmp_path / "start.safetensors", start.net, start.spec, start.config, {})
+    weights = {k: v.clone() for k, v in start.net.state_dict().items()}
+
+    def tuned(**kw) -> Trainer:
+        t = Trainer(PPOConfig(**base, init_policy=str(path), run_dir=str(tmp_path / "t"), **kw))
+        for k, v in t.net.state_dict().items():
+            torch.testing.assert_close(v, weights[k], rtol=0, atol=0)
+        return t
+
+    warm = tuned(critic_warmup_updates=2)
+    warm.iterate()
+    warm.iterate()
+    changed = {k for k, v in warm.net.state_dict().items() if not torch.equal(v, weights[k])}
+    assert changed and all(k.startswith("value_head.") for k in changed)
+    warm.iterate()  # the warm-up is over: the policy moves
+    assert not torch.equal(warm.net.state_dict()["body.0.weight"], weights["body.0.weight"])
+
+    def drift(coef: float) -> float:
+        t = tuned(anchor_coef=coef)
+        for _ in range(6):
+            m = t.iterate()
+        assert ("anchor_kl" in m) and (m["anchor_kl"] > 0) == (coef > 0)
+        return sum(float((v - weights[k]).norm()) for k, v in t.net.state_dict().items()
+                   if not k.startswith("value_head."))  # fmt: skip
+
+    assert drift(10.0) < drift(0.0)
+    with pytest.raises(CheckpointError, match="another network.*hidden"):
+        Trainer(PPOConfig(**base, hidden=16, init_policy=str(path), run_dir=str(tmp_path / "h")))
+    with pytest.raises(ValueError, match="anchor_coef"):
+        PPOConfig(anchor_coef=-1.0).validate()

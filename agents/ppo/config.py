@@ -110,6 +110,17 @@ class PPOConfig:
     target_kl: float = 0.0
     """stop an update's epochs early past this approximate KL (0: never)."""
 
+    # ---- fine-tuning -----------------------------------------------------------------
+    init_policy: str = ""
+    """start from this policy (a PPO run folder, checkpoint or policy file of the same
+    layout) instead of a fresh network."""
+    anchor_coef: float = 0.0
+    """weight of KL(initial policy || policy) in the loss: keeps a fine-tuned policy near
+    its warm start (AlphaStar's KL to the supervised policy); 0 turns it off."""
+    critic_warmup_updates: int = 0
+    """first updates that train the value head alone, so that a warm-started policy is
+    not pushed around by advantages from a critic that has not seen its returns."""
+
     # ---- network ---------------------------------------------------------------------
     hidden: int = 128
     """width of the core layers."""
@@ -230,6 +241,8 @@ class PPOConfig:
                 "backend 'ray' needs rollout_workers >= 1",
             ),
             (self.worker_timeout > 0, "worker_timeout must be > 0"),
+            (self.anchor_coef >= 0, "anchor_coef must be >= 0"),
+            (self.critic_warmup_updates >= 0, "critic_warmup_updates must be >= 0"),
             (self.eval_games >= 0, "eval_games must be >= 0"),
             (1 <= self.max_team <= 5, "max_team must be from 1 to 5"),
             (self.hidden >= 1 and self.embed >= 1, "hidden and embed must be >= 1"),

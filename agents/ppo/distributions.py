@@ -67,3 +67,12 @@ class MaskedMultiCategorical:
 
     def probs(self) -> list[torch.Tensor]:
         return [lp.exp() for lp in self.log_probs]
+
+
+def kl_divergence(p: MaskedMultiCategorical, q: MaskedMultiCategorical) -> torch.Tensor:
+    """KL(p || q) per row, summed over the action parts; actions p never takes add 0."""
+    total = 0.0
+    for lp, lq in zip(p.log_probs, q.log_probs, strict=True):
+        prob = lp.exp()
+        total = total + torch.where(prob > 0, prob * (lp - lq), torch.zeros_like(prob)).sum(-1)
+    return total

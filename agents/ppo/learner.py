@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from agents.ppo.actor import distribution
+from agents.ppo.distributions import kl_divergence
 from agents.ppo.gae import compute_gae
 from agents.ppo.network import ActorCritic
 
@@ -120,6 +121,8 @@ class UpdateSettings:
     epochs: int
     minibatches: int
     target_kl: float = 0.0
+    anchor_coef: float = 0.0  # weight of KL(anchor || policy)
+    value_only: bool = False  # train the value head alone (critic warm-up)
 
 
 def ppo_update(
@@ -127,9 +130,19 @@ def ppo_update(
     optimizer: torch.optim.Optimizer,
     rollouts: list[Rollout],
     s: UpdateSettings,
+    anchor: ActorCritic | None = None,
 ) -> dict[str, float]:
-    """PPO epochs over ``rollouts``; mean metrics of the last epoch's minibatches."""
+    """PPO epochs over ``rollouts``; mean metrics of the last epoch's minibatches.
+
+    With ``anchor`` (a frozen policy of the same layout) and ``s.anchor_coef`` > 0 the
+    loss adds ``anchor_coef`` x KL(anchor || policy) on the minibatch's states, which
+    keeps a fine-tuned policy near its warm start (AlphaStar's KL to the supervised
+    policy). ``s.value_only`` steps the value head's parameters alone.
+    """
     recurrent = net.spec.gru
+    if s.anchor_coef > 0 and anchor is None:
+        raise ValueError("anchor_coef > 0 needs an anchor policy")
+    value_params = {id(p) for p in net.value_head.parameters()}
     stats: dict[str, list[float]] = {}
     for _epoch in range(s.epochs):
         batches = [(r.team, mb) for r in rollouts for mb in r.minibatches(s.minibatches, recurrent)]
@@ -138,13 +151,24 @@ def ppo_update(
         for i in order:
             team, mb = batches[i]
             obs = {k[4:]: v for k, v in mb.items() if k.startswith("obs/")}
+            use_anchor = s.anchor_coef > 0 and not s.value_only
             if recurrent:
                 logits, new_values = net.forward_sequence(obs, mb["state0"], mb["starts"], team)
+                if use_anchor:
+                    with torch.no_grad():
+                        anchor_logits, _ = anchor.forward_sequence(
+                            obs, mb["state0"], mb["starts"], team
+                        )
                 flat = {k: v.reshape(-1, *v.shape[2:]) for k, v in obs.items()}
                 mbf = {k: v.reshape(-1, *v.shape[2:]) for k, v in mb.items() if "/" not in k}
             else:
                 n = mb["starts"].shape[0]
                 logits, new_values, _ = net(obs, net.initial_state(n), mb["starts"], team)
+                if use_anchor:
+                    with torch.no_grad():
+                        anchor_logits, _, _ = anchor(
+                            obs, anchor.initial_state(n), mb["starts"], team
+                        )
                 flat, mbf = obs, mb
             dist = distribution(net, logits, flat)
             new_logp = dist.log_prob(mbf["actions"])
@@ -161,9 +185,20 @@ def ppo_update(
                 v_loss = 0.5 * torch.max((new_values - ret) ** 2, (clipped - ret) ** 2).mean()
             else:
                 v_loss = 0.5 * ((new_values - ret) ** 2).mean()
-            loss = pg_loss - s.ent_coef * entropy + s.vf_coef * v_loss
+            if s.value_only:
+                loss = s.vf_coef * v_loss
+            else:
+                loss = pg_loss - s.ent_coef * entropy + s.vf_coef * v_loss
+            anchor_kl = torch.zeros(())
+            if use_anchor:
+                anchor_kl = kl_divergence(distribution(anchor, anchor_logits, flat), dist).mean()
+                loss = loss + s.anchor_coef * anchor_kl
             optimizer.zero_grad()
             loss.backward()
+            if s.value_only:  # Adam skips parameters without a gradient
+                for p in net.parameters():
+                    if id(p) not in value_params:
+                        p.grad = None
             grad_norm = nn.utils.clip_grad_norm_(net.parameters(), s.max_grad_norm)
             optimizer.step()
             with torch.no_grad():
@@ -173,6 +208,7 @@ def ppo_update(
                 ("policy_loss", pg_loss.item()), ("value_loss", v_loss.item()),
                 ("entropy", entropy.item()), ("approx_kl", approx_kl),
                 ("clipfrac", clipfrac), ("grad_norm", float(grad_norm)),
+                ("anchor_kl", anchor_kl.item()),
             ):  # fmt: skip
                 stats.setdefault(key, []).append(value)
         if s.target_kl and np.mean(stats["approx_kl"]) > s.target_kl:

@@ -65,6 +65,20 @@ from selfplay import (
 CACHE_SIZE = 8  # frozen opponent networks kept built
 
 
+def _initial_weights(path: str, spec: PolicySpec) -> dict[str, torch.Tensor]:
+    """The weights of the policy at ``path``, checked against this run's layout and
+    network shape (CheckpointError naming the difference)."""
+    net, got, _ = ckpt.load_policy(path, expected=spec)
+    diff = [f"{k}: {v!r} vs {getattr(spec, k)!r}" for k, v in vars(got).items()
+            if k != "extra" and getattr(spec, k) != v]  # fmt: skip
+    if diff:
+        raise ckpt.CheckpointError(
+            f"init_policy {path!r} has another network than this config builds "
+            f"(policy file vs config: {', '.join(diff)})"
+        )
+    return net.state_dict()
+
+
 def default_run_dir(config: PPOConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     env = config.env.replace("/", "-")
@@ -89,6 +103,12 @@ class Trainer:
         if game is not None:
             self.game = game
         self.net = build_policy(self.spec)
+        if c.init_policy:
+            self.net.load_state_dict(_initial_weights(c.init_policy, self.spec))
+        # The anchor is the initial policy, rebuilt the same way on resume.
+        self.anchor = None
+        if c.anchor_coef > 0:
+            self.anchor = copy.deepcopy(self.net).eval().requires_grad_(False)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr, eps=1e-5)
         self.actor = Actor(self.net, "learner")
         self.update = 0
@@ -190,7 +210,8 @@ class Trainer:
             clip=c.clip_coef * frac if c.anneal_clip else c.clip_coef,
             vf_coef=c.vf_coef, ent_coef=c.ent_coef, clip_vloss=c.clip_vloss,
             norm_adv=c.norm_adv, max_grad_norm=c.max_grad_norm, epochs=c.update_epochs,
-            minibatches=c.num_minibatches, target_kl=c.target_kl,
+            minibatches=c.num_minibatches, target_kl=c.target_kl, anchor_coef=c.anchor_coef,
+            value_only=self.update < c.critic_warmup_updates,
         )  # fmt: skip
 
     def iterate(self) -> dict[str, Any]:
@@ -217,7 +238,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = max(lr, 1e-8)
         settings = self._settings()
-        metrics = ppo_update(self.net, self.optimizer, rollouts, settings)
+        metrics = ppo_update(self.net, self.optimizer, rollouts, settings, self.anchor)
         t2 = time.perf_counter()
         for end in ends:
             if end.opponent.startswith("policy:") and end.opponent != "policy:latest":

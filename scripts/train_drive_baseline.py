@@ -45,6 +45,7 @@ Seeds: imitation episodes are reset with ``5 * 10^8 + k``, validation episodes w
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -98,6 +99,13 @@ class Args:
     """PPO ratio clip"""
     target_kl: float = 0.01
     """PPO stops an update's epochs past this KL"""
+    anchor_coef: float = 1.0
+    """weight of KL(warm start || policy) in PPO's loss (0: none)"""
+    critic_warmup_updates: int = 20
+    """first PPO updates that fit the value head alone to the warm start's returns"""
+    keep_warm_start: bool = False
+    """keep the warm start when no PPO policy validates better (default: the run's
+    checkpoint is the best validated policy that PPO updated)"""
     gamma: float = 0.995
     """discount (PPO and the value targets)"""
     num_envs: int = 8
@@ -327,9 +335,12 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
 
 def fine_tune(trainer, env, args: Args, best: tuple[float, dict], log=print) -> tuple[float, dict]:
     """PPO updates for ``args.ppo_minutes``, validating every ``validate_every`` updates;
-    the best validated weights (``best`` to start with) are left in the net."""
+    the best validated weights (``best`` to start with, unless only PPO-updated policies
+    count: ``keep_warm_start`` False) are left in the net."""
     from agents.runs import open_run
 
+    if not args.keep_warm_start:
+        best = (-1.0, best[1])
     writer = open_run(trainer.run_dir, "ppo", trainer.config.to_json())
     start = time.perf_counter()
     try:
@@ -337,14 +348,17 @@ def fine_tune(trainer, env, args: Args, best: tuple[float, dict], log=print) -> 
             trainer.net.train()
             m = trainer.iterate()
             step = trainer.agent_steps
-            for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac"):
+            for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clipfrac",
+                        "anchor_kl", "explained_variance"):  # fmt: skip
                 writer.add_scalar(f"train/{key}", m[key], step)
             if "episode_return" in m:
                 writer.add_scalar("rollout/episode_return", m["episode_return"], step)
-            if trainer.update % args.validate_every == 0:
+            warm = trainer.update <= args.critic_warmup_updates
+            if trainer.update % args.validate_every == 0 and not warm:
                 val = _validate(env, trainer.net, args.validate_episodes)
                 writer.add_scalar("eval/validation_completion", val, step)
                 log(f"ppo update {trainer.update}: {step} steps, kl {m['approx_kl']:.4f}, "
+                    f"anchor kl {m['anchor_kl']:.4f}, value ev {m['explained_variance']:.2f}, "
                     f"return {m.get('episode_return', float('nan')):.1f}, validation "
                     f"{val:.3f}")  # fmt: skip
                 if val > best[0]:
@@ -367,7 +381,8 @@ def main(args: Args) -> dict:
     config = PPOConfig(
         env=ENV_ID, env_options=options, num_envs=args.num_envs, num_steps=args.num_steps,
         gamma=args.gamma, lr=args.lr, anneal_lr=False, ent_coef=args.ent_coef,
-        clip_coef=args.clip_coef, target_kl=args.target_kl,
+        clip_coef=args.clip_coef, target_kl=args.target_kl, anchor_coef=args.anchor_coef,
+        critic_warmup_updates=args.critic_warmup_updates,
         minutes=args.dagger_minutes + args.ppo_minutes, eval_every_minutes=0.0,
         threads=args.threads, seed=args.seed, run_dir=args.run_dir, hidden=args.hidden,
     )  # fmt: skip
@@ -385,7 +400,13 @@ def main(args: Args) -> dict:
     best = warm_start(trainer, env, args)
     warm_val = best[0]
     print(f"warm start: {(time.perf_counter() - t) / 60:.1f} min, validation {warm_val:.3f}")
-    print(f"warm-started policy: {trainer.save(trainer.run_dir / 'warm_start.safetensors')}")
+    warm_path = trainer.save(trainer.run_dir / "warm_start.safetensors")
+    print(f"warm-started policy: {warm_path}")
+    # PPO's anchor is the warm start; the config names its file so that a resumed run
+    # rebuilds the same anchor.
+    trainer.config = dataclasses.replace(trainer.config, init_policy=str(warm_path))
+    if args.anchor_coef > 0:
+        trainer.anchor = copy.deepcopy(trainer.net).eval().requires_grad_(False)
     if args.ppo_minutes > 0:
         best = fine_tune(trainer, env, args, best)
     path = trainer.save()

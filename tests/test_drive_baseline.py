@@ -134,17 +134,16 @@ def test_warm_started_ppo_run_is_an_ordinary_ppo_run(tmp_path, capsys):
     sys.modules["train_drive_baseline"] = tdb
     spec.loader.exec_module(tdb)
     run = tmp_path / "run"
-    args = tdb.Args(run_dir=str(run), ppo_minutes=0.002, dagger_rounds=2, episodes_per_round=1,
+    args = tdb.Args(run_dir=str(run), ppo_minutes=0.01, dagger_rounds=2, episodes_per_round=1,
                     grad_steps=2, batch_size=8, num_envs=2, num_steps=8, hidden=16,
-                    validate_every=1, validate_episodes=1)  # fmt: skip
+                    validate_every=1, validate_episodes=1, critic_warmup_updates=1)  # fmt: skip
     summary = tdb.main(args)
     assert (run / "warm_start.safetensors").is_file()
     assert (run / "checkpoint.safetensors").is_file()
     out = capsys.readouterr().out
     assert "dagger round 1: policy completed" in out and "validation" in out
-    assert (
-        summary["updates"] >= 1 and summary["best_validation"] >= summary["warm_start_validation"]
-    )
+    # Only PPO-updated policies (past the critic warm-up) are candidates.
+    assert summary["updates"] >= 2 and 0.0 <= summary["best_validation"] <= 1.0
     assert json.loads((run / "summary.json").read_text())["updates"] == summary["updates"]
     report = ed.main(ed.Args(checkpoint=str(run), episodes=1))
     assert report.episodes == 1

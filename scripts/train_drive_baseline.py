@@ -361,10 +361,11 @@ def fine_tune(trainer, env, args: Args, best: tuple[float, dict], log=print) -> 
                     f"anchor kl {m['anchor_kl']:.4f}, value ev {m['explained_variance']:.2f}, "
                     f"return {m.get('episode_return', float('nan')):.1f}, validation "
                     f"{val:.3f}")  # fmt: skip
-                if val > best[0]:
+                if val >= best[0]:  # ties go to the policy PPO trained longer
                     best = (val, copy.deepcopy(trainer.net.state_dict()))
     finally:
         writer.close()
+    log(f"last PPO policy: {trainer.save(trainer.run_dir / 'ppo_last.safetensors')}")
     trainer.net.load_state_dict(best[1])
     return best
 

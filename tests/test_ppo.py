@@ -319,3 +319,35 @@ def test_fine_tuning_from_a_policy_file(tmp_path):
         Trainer(PPOConfig(**base, hidden=16, init_policy=str(path), run_dir=str(tmp_path / "h")))
     with pytest.raises(ValueError, match="anchor_coef"):
         PPOConfig(anchor_coef=-1.0).validate()
+
+
+def test_fused_slot_encoder_gradients():
+    """The Deep Sets encoder's fused op and the pointer scores that hand it their
+    gradient agree with finite differences (float64, more agents than one chunk)."""
+    from agents.ppo.network import _CHUNK, _PointerScores, _SlotPool
+
+    g = torch.Generator().manual_seed(0)
+    n, s, f, d = _CHUNK + 3, 5, 3, 4
+    ent = torch.randn(n, s, f, generator=g, dtype=torch.float64)
+    valid = torch.rand(n, s, generator=g) < 0.7
+    self_index = torch.randint(s, (n,), generator=g)
+    valid[torch.arange(n), self_index] = True
+    count = valid.sum(1, keepdim=True).double()
+    weight = torch.randn(d, f + 1, generator=g, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(d, generator=g, dtype=torch.float64, requires_grad=True)
+    q = torch.randn(n, 2, d, generator=g, dtype=torch.float64, requires_grad=True)
+
+    def encoder(weight, bias, q):
+        link: dict = {}
+        tok, mean, mx, me = _SlotPool.apply(ent, valid, count, self_index, weight, bias, link)
+        return mean, mx, me, _PointerScores.apply(tok, q, 0.5, link)
+
+    assert torch.autograd.gradcheck(encoder, (weight, bias, q), eps=1e-6, atol=1e-5)
+    # and the forward is the plain definition
+    flag = torch.nn.functional.one_hot(self_index, s).double().unsqueeze(-1)
+    tok = torch.relu(torch.cat([ent, flag], -1) @ weight.T + bias) * valid.unsqueeze(-1)
+    mean, mx, me, scores = encoder(weight, bias, q)
+    torch.testing.assert_close(mean, tok.sum(1) / count)
+    torch.testing.assert_close(mx, tok.amax(1))
+    torch.testing.assert_close(me, tok[torch.arange(n), self_index])
+    torch.testing.assert_close(scores, 0.5 * tok @ q.transpose(1, 2))

@@ -19,6 +19,33 @@ from agents.ppo.distributions import kl_divergence
 from agents.ppo.gae import compute_gae
 from agents.ppo.network import ActorCritic
 
+_ALLOCATOR_TUNED = False
+
+
+def keep_freed_memory() -> bool:
+    """Have glibc's malloc keep freed memory for reuse (process-wide, once).
+
+    An update allocates and frees tensors of several MB per minibatch; by default glibc
+    hands such blocks back to the system, so every new one page-faults on first touch
+    (about 1 ms per 5 MB here; keeping the memory made a FogArena PPO iteration about
+    6% faster). Returns whether it applied (glibc only; elsewhere a no-op).
+    """
+    global _ALLOCATOR_TUNED
+    if _ALLOCATOR_TUNED:
+        return True
+    _ALLOCATOR_TUNED = True
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_top_pad, m_mmap_threshold = -1, -2, -3
+        ok = libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's largest allowed value
+        ok &= libc.mallopt(m_trim_threshold, 512 << 20)
+        ok &= libc.mallopt(m_top_pad, 64 << 20)
+        return bool(ok)
+    except (OSError, AttributeError):
+        return False
+
 
 class Rollout:
     """T steps of N agents (teams of ``team`` rows) from one source."""
@@ -78,36 +105,51 @@ class Rollout:
             torch.from_numpy(last_start), gamma, lam,
         )  # fmt: skip
 
+    _FIELDS = ("actions", "log_probs", "values", "advantages", "returns", "starts")
+
+    def minibatch_plan(self, count: int, recurrent: bool) -> list[torch.Tensor]:
+        """The units of ``count`` minibatches in random order (torch's RNG): team
+        indices with a GRU (whole sequences), else (time step, team) indices."""
+        G = self.N // self.team
+        order = torch.randperm(G if recurrent else self.T * G)
+        return [c for c in torch.tensor_split(order, min(count, len(order))) if len(c)]
+
+    def minibatch(
+        self, units: torch.Tensor, recurrent: bool, out: dict[str, torch.Tensor] | None = None
+    ) -> dict[str, torch.Tensor]:
+        """One minibatch of :meth:`minibatch_plan` units. ``out`` (flat layout only) holds
+        buffers reused from one minibatch to the next: a fresh multi-MB tensor per
+        minibatch costs page faults."""
+        T, K = self.T, self.team
+        if recurrent:
+            rows = (units[:, None] * K + torch.arange(K)).reshape(-1)
+            mb = {f"obs/{k}": v[:, rows] for k, v in self.obs.items()}
+            for name in self._FIELDS:
+                mb[name] = getattr(self, name)[:, rows]
+            mb["state0"] = self.state0[rows]
+            return mb
+        G = self.N // K
+        n = len(units)
+        sources = {f"obs/{k}": v for k, v in self.obs.items()}
+        sources.update({name: getattr(self, name) for name in self._FIELDS})
+        mb = {}
+        for key, x in sources.items():
+            rest = x.shape[2:]
+            src = x.reshape(T * G, K, *rest)
+            if out is None:
+                mb[key] = src[units].reshape(n * K, *rest)
+                continue
+            buf = out.get(key)
+            if buf is None or buf.dtype != x.dtype or buf.shape[1:] != rest or len(buf) < n * K:
+                buf = out[key] = x.new_empty((n * K, *rest))
+            dst = buf[: n * K].view(n, K, *rest)
+            torch.index_select(src, 0, units, out=dst)
+            mb[key] = buf[: n * K]
+        return mb
+
     def minibatches(self, count: int, recurrent: bool) -> list[dict[str, torch.Tensor]]:
         """``count`` minibatches in random order (torch's RNG); teams kept whole."""
-        T, K = self.T, self.team
-        G = self.N // K
-        if recurrent:
-            order = torch.randperm(G)
-            chunks = [c for c in torch.tensor_split(order, min(count, G)) if len(c)]
-            out = []
-            for groups in chunks:
-                rows = (groups[:, None] * K + torch.arange(K)).reshape(-1)
-                mb = {f"obs/{k}": v[:, rows] for k, v in self.obs.items()}
-                for name in ("actions", "log_probs", "values", "advantages", "returns", "starts"):
-                    mb[name] = getattr(self, name)[:, rows]
-                mb["state0"] = self.state0[rows]
-                out.append(mb)
-            return out
-        order = torch.randperm(T * G)
-        chunks = [c for c in torch.tensor_split(order, min(count, T * G)) if len(c)]
-        out = []
-        for units in chunks:
-
-            def pick(x: torch.Tensor, units=units) -> torch.Tensor:
-                y = x.reshape(T * G, K, *x.shape[2:])[units]
-                return y.reshape(len(units) * K, *x.shape[2:])
-
-            mb = {f"obs/{k}": pick(v) for k, v in self.obs.items()}
-            for name in ("actions", "log_probs", "values", "advantages", "returns", "starts"):
-                mb[name] = pick(getattr(self, name))
-            out.append(mb)
-        return out
+        return [self.minibatch(u, recurrent) for u in self.minibatch_plan(count, recurrent)]
 
 
 @dataclass
@@ -139,17 +181,21 @@ def ppo_update(
     keeps a fine-tuned policy near its warm start (AlphaStar's KL to the supervised
     policy). ``s.value_only`` steps the value head's parameters alone.
     """
+    keep_freed_memory()
     recurrent = net.spec.gru
     if s.anchor_coef > 0 and anchor is None:
         raise ValueError("anchor_coef > 0 needs an anchor policy")
     value_params = {id(p) for p in net.value_head.parameters()}
     stats: dict[str, list[float]] = {}
+    buffers: dict[str, torch.Tensor] = {}  # minibatch buffers, reused
     for _epoch in range(s.epochs):
-        batches = [(r.team, mb) for r in rollouts for mb in r.minibatches(s.minibatches, recurrent)]
-        order = torch.randperm(len(batches)).tolist()
+        plan = [(r, u) for r in rollouts for u in r.minibatch_plan(s.minibatches, recurrent)]
+        order = torch.randperm(len(plan)).tolist()
         stats = {}
         for i in order:
-            team, mb = batches[i]
+            rollout, units = plan[i]
+            team = rollout.team
+            mb = rollout.minibatch(units, recurrent, None if recurrent else buffers)
             obs = {k[4:]: v for k, v in mb.items() if k.startswith("obs/")}
             use_anchor = s.anchor_coef > 0 and not s.value_only
             if recurrent:

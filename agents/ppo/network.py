@@ -256,18 +256,27 @@ class EntityActorCritic(ActorCritic):
         self_index = obs.get("self_index")
         if self_index is None:
             self_index = torch.zeros(n, dtype=torch.long)
-        self_flag = F.one_hot(self_index.long(), s).float()
-        valid = valid | self_flag.bool()  # the agent's own slot is always there
-        tok = self.token(torch.cat([ent, self_flag.unsqueeze(-1)], dim=-1))
-        tok = tok * valid.unsqueeze(-1)
-        for block in self.blocks:
-            tok = block(tok, ~valid) * valid.unsqueeze(-1)
-        mean = tok.sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
+        self_index = self_index.long()
+        rows = torch.arange(n)
+        valid = valid.clone()
+        valid[rows, self_index] = True  # the agent's own slot is always there
         if self.blocks:
+            self_flag = F.one_hot(self_index, s).float()
+            tok = self.token(torch.cat([ent, self_flag.unsqueeze(-1)], dim=-1))
+            tok = tok * valid.unsqueeze(-1)
+            for block in self.blocks:
+                tok = block(tok, ~valid) * valid.unsqueeze(-1)
+            mean = tok.sum(1) / valid.sum(1, keepdim=True).clamp(min=1)
             mx = tok.masked_fill(~valid.unsqueeze(-1), -1e4).max(1).values
-        else:  # ReLU features with empty slots zeroed: a plain max is the masked max
-            mx = tok.max(1).values
-        me = tok[torch.arange(n), self_index.long()]
+            me = tok[rows, self_index]
+            link = None
+        else:  # Deep Sets: one fused op (see _SlotPool)
+            count = valid.sum(1, keepdim=True).clamp(min=1).float()
+            lin = self.token[0]
+            link = {}
+            tok, mean, mx, me = _SlotPool.apply(
+                ent, valid, count, self_index, lin.weight, lin.bias, link
+            )
         hero = obs["hero"].long()
         if hero.numel() and int(hero.max()) >= self.spec.max_team:
             raise ValueError(
@@ -277,17 +286,127 @@ class EntityActorCritic(ActorCritic):
         extras = torch.cat([self.hero_embed(hero), self.role_embed(obs["role"].long())], -1)
         grid = self.grid_net(obs["grid"].float())
         x = torch.cat([me, mean, mx, grid, obs["globals"].float(), extras], dim=-1)
-        return x, (tok, valid)
+        return x, (tok, valid, link)
 
     def heads(self, h, ctx, obs):
-        tok, valid = ctx
-        out = []
+        tok, valid, link = ctx
+        out: list[torch.Tensor | None] = [None] * len(self.spec.nvec)
         for i in range(len(self.spec.nvec)):
-            if i in self.pointers:
-                q = self.query[str(i)](h)
-                # mul + sum: CPU batched matmuls of (1 x d) by (d x S) are slow
-                scores = (tok * q.unsqueeze(1)).sum(-1) / tok.shape[-1] ** 0.5
-                out.append(torch.cat([self.none_logit[str(i)](h), scores], dim=-1))
+            if i not in self.pointers:
+                out[i] = self.plain_heads[str(i)](h)
+        if self.pointers:
+            parts = sorted(self.pointers)
+            # Every pointer head's query in one (N, P, d) tensor and one batched matmul:
+            # each pass over tok's (N, S, d) costs more than the matmul itself.
+            q = torch.stack([self.query[str(i)](h) for i in parts], dim=1)
+            scale = tok.shape[-1] ** -0.5
+            if link is None:
+                scores = torch.bmm(tok, q.transpose(1, 2)) * scale
             else:
-                out.append(self.plain_heads[str(i)](h))
+                scores = _PointerScores.apply(tok, q, scale, link)
+            for j, i in enumerate(parts):
+                out[i] = torch.cat([self.none_logit[str(i)](h), scores[..., j]], dim=-1)
         return out
+
+
+class _SlotPool(torch.autograd.Function):
+    """The Deep Sets slot encoder in one op, with a hand-written backward.
+
+    ``tok = relu(ent @ W[:, :F].T + b + self_flag * W[:, F]) * valid`` (the token layer
+    over each slot plus its "this is me" flag), and its masked mean, max and own-slot
+    rows. The update is bound by passes over (N, S, d) tensors, so the backward sums
+    the gradients of every use of ``tok`` into one buffer: the pointer heads' (handed
+    over through ``link`` by :class:`_PointerScores`, which returns no gradient for
+    ``tok`` itself), the mean's, the max's and the own slot's. The max's gradient goes
+    to every slot equal to the max (``amax``; ``max(dim)`` with indices is slow on CPU):
+    ties between positive features have probability zero, and the ReLU cuts the
+    gradient of zero features.
+    """
+
+    @staticmethod
+    def forward(ctx, ent, valid, count, self_index, weight, bias, link):
+        n, s, f = ent.shape
+        d = weight.shape[0]
+        w_feat, w_self = weight[:, :f].t(), weight[:, f]
+        tok = ent.new_empty(n, s, d)
+        total = ent.new_empty(n, d)
+        mx = ent.new_empty(n, d)
+        for a in range(0, n, _CHUNK):  # chunks whose temporaries stay in the L2 cache
+            b = min(a + _CHUNK, n)
+            t = tok[a:b]
+            torch.addmm(bias, ent[a:b].reshape(-1, f), w_feat, out=t.view(-1, d))
+            t[torch.arange(b - a), self_index[a:b]] += w_self
+            t.relu_().mul_(valid[a:b].unsqueeze(-1))
+            torch.sum(t, 1, out=total[a:b])
+            torch.amax(t, 1, out=mx[a:b])
+        me = tok[torch.arange(n), self_index]
+        ctx.save_for_backward(ent, tok, mx, count, self_index, weight)
+        ctx.link = link
+        ctx.set_materialize_grads(False)
+        return tok, total / count, mx, me
+
+    @staticmethod
+    def backward(ctx, g_tok, g_mean, g_mx, g_me):
+        ent, tok, mx, count, self_index, weight = ctx.saved_tensors
+        n, s, f = ent.shape
+        d = weight.shape[0]
+        pointer = ctx.link.pop("pointer", None)
+        base = (g_mean / count if g_mean is not None else tok.new_zeros(n, d)).unsqueeze(1)
+        g_feat = weight.new_zeros(f, d)
+        g_bias = weight.new_zeros(d)
+        g_self = weight.new_empty(n, d)
+        g_buf = tok.new_empty(min(n, _CHUNK), s, d)
+        eq_buf = torch.empty_like(g_buf)
+        for a in range(0, n, _CHUNK):
+            b = min(a + _CHUNK, n)
+            m = b - a
+            g, t = g_buf[:m], tok[a:b]
+            if pointer is not None:  # the pointer heads' gradient, added in the same pass
+                g_scores, q, scale = pointer
+                torch.baddbmm(base[a:b].expand(m, s, d), g_scores[a:b], q[a:b], alpha=scale,
+                              out=g)  # fmt: skip
+            else:
+                g.copy_(base[a:b].expand(m, s, d))
+            if g_tok is not None:
+                g += g_tok[a:b]
+            if g_mx is not None:
+                # eq into a float tensor: several times faster on CPU than a bool mask
+                torch.eq(t, mx[a:b].unsqueeze(1), out=eq_buf[:m])
+                g.addcmul_(eq_buf[:m], g_mx[a:b].unsqueeze(1))
+            rows = torch.arange(m)
+            if g_me is not None:
+                g[rows, self_index[a:b]] += g_me[a:b]
+            # the ReLU's gradient (and the invalid slots', whose tok is 0), in place
+            torch.ops.aten.threshold_backward.grad_input(g, t, 0.0, grad_input=g)
+            g2 = g.view(m * s, d)
+            g_feat.addmm_(ent[a:b].reshape(m * s, f).t(), g2)
+            g_bias += g2.sum(0)
+            g_self[a:b] = g[rows, self_index[a:b]]
+        g_weight = torch.cat([g_feat.t(), g_self.sum(0).unsqueeze(1)], dim=1)
+        return None, None, None, None, g_weight, g_bias, None
+
+
+_CHUNK = 128  # agents per chunk of _SlotPool: 128 x 32 slots x 32 floats = 0.5 MB
+
+
+class _PointerScores(torch.autograd.Function):
+    """``scale * tok @ q.T`` per agent: (N, S, d) x (N, P, d) -> (N, S, P) scores.
+
+    Its gradient for ``tok`` goes to :class:`_SlotPool` through ``link`` (which adds it
+    into its own gradient buffer) instead of through autograd; ``tok`` must come from
+    that op.
+    """
+
+    @staticmethod
+    def forward(ctx, tok, q, scale, link):
+        ctx.save_for_backward(tok, q)
+        ctx.scale, ctx.link = scale, link
+        return torch.bmm(tok, q.transpose(1, 2)).mul_(scale)
+
+    @staticmethod
+    def backward(ctx, g):
+        tok, q = ctx.saved_tensors
+        g = g.contiguous()
+        ctx.link["pointer"] = (g, q, ctx.scale)
+        g_q = torch.bmm(g.transpose(1, 2), tok).mul_(ctx.scale)
+        return None, g_q, None, None

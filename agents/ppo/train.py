@@ -109,7 +109,7 @@ class Trainer:
         self.anchor = None
         if c.anchor_coef > 0:
             self.anchor = copy.deepcopy(self.net).eval().requires_grad_(False)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr, eps=1e-5)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=c.lr, eps=1e-5, fused=True)
         self.actor = Actor(self.net, "learner")
         self.update = 0
         self.agent_steps = 0

@@ -1,41 +1,44 @@
 """Train the driving baseline: our PPO's MLP on ``simarena/Drive-v0``'s state vector with
 discrete actions, warm-started by imitating the scripted driver
-(:class:`evaluate_drive.ScriptedDriver`) with DAgger, then fine-tuned by PPO with a
-small step size, keeping whichever policy drives best on validation seeds.
+(:class:`evaluate_drive.ScriptedDriver`) with DAgger, then fine-tuned by PPO anchored to
+the warm start, keeping the PPO-updated policy that drives best on validation seeds.
 
 PPO from scratch learns to drive the route fast but, within minutes on two cores, not
 the obstacle and traffic avoidance; a policy that starts as a copy of the rule-based
-driver only has to learn what the rules get wrong. Measured on 200 unseen seeds (the
-defaults, 17 + 9 minutes on one core): the scripted driver 96.5%, the DAgger policy
-93.0%; PPO at lr 3e-5, clip 0.05 moved validation from 0.98 down to about 0.8 over
-1.2M steps, so the warm start is what the run keeps. Continuing DAgger from that policy
-(``--init``, 42 more rounds of 100 episodes, 1.8M states, two collection workers, 17.5
-minutes on two cores, PPO off) reached 96.8% on 400 fresh validation seeds (the start
-90.5%) and 96.0% (192/200) on the 200 evaluation seeds.
+driver only has to learn what the rules get wrong. Plain PPO fine-tuning (lr 3e-5, clip
+0.05) undid the warm start (validation 0.98 -> 0.8 in 9 minutes); with a critic warm-up
+and a KL anchor it improves it. Measured on the 200 evaluation seeds (docs/BENCHMARKS.md):
+scripted driver 96.5%, DAgger policy 96.0%, PPO from it (20 minutes, one core) 98.0%.
 
 1. DAgger: the driver drives the first round; in later rounds the policy drives and the
    driver labels the states the policy reaches; the policy is refit on everything
    gathered, by cross-entropy weighted towards crash-prone states (something close
    ahead, and the last seconds before a failed episode), and its value head by
    regression on the discounted returns.
-2. PPO (:class:`agents.ppo.train.Trainer`, updates driven from here): a small learning
-   rate, clip and ``target_kl``, so that noisy early advantages (a value head fitted to
-   the driver's returns, not the policy's) cannot undo the warm start. Every
-   ``validate_every`` updates the greedy policy drives ``validate_episodes`` validation
-   episodes; the best policy (the warm start included) is what the run folder's
-   checkpoint holds at the end.
+2. PPO (:class:`agents.ppo.train.Trainer`, updates driven from here): first
+   ``critic_warmup_updates`` updates of the value head alone (its returns are the
+   driver's, not the policy's), then clipped PPO with a small learning rate, ``target_kl``
+   and ``anchor_coef`` x KL(warm start || policy) in the loss, so that noisy
+   advantages cannot undo the warm start. Every ``validate_every`` updates the greedy
+   policy drives ``validate_episodes`` validation episodes; the best PPO-updated policy
+   is what the run folder's checkpoint holds at the end (``ppo_last.safetensors``: the
+   last one; ``--keep-warm-start`` lets the warm start win too).
 
 The result is an ordinary PPO run folder: ``scripts/evaluate_drive.py --checkpoint RUN``
 evaluates it and ``scripts/train.py ppo --resume RUN`` continues it.
 
-Example, from the repository root::
+Example, from the repository root (the commands of the reported baseline)::
 
-    python scripts/train_drive_baseline.py --dagger-minutes 18 --ppo-minutes 10
-    python scripts/evaluate_drive.py --checkpoint runs/ppo-drive-baseline --episodes 200
+    python scripts/train_drive_baseline.py --dagger-minutes 18 --ppo-minutes 0
     python scripts/train_drive_baseline.py --run-dir runs/drive-dagger2 \
         --init runs/ppo-drive-baseline/warm_start.safetensors --workers 2 --threads 2 \
         --dagger-minutes 17.5 --dagger-rounds 60 --episodes-per-round 100 \
         --validate-episodes 150 --grad-steps 800 --bc-lr 3e-4 --ppo-minutes 0
+    python scripts/train_drive_baseline.py --run-dir runs/drive-ppo2 \
+        --init runs/drive-dagger2/checkpoint.safetensors --dagger-rounds 0 \
+        --ppo-minutes 20 --lr 1e-4 --clip-coef 0.1 --anchor-coef 1.0 \
+        --validate-episodes 100 --seed 1
+    python scripts/evaluate_drive.py --checkpoint runs/drive-ppo2 --episodes 200
 
 Seeds: imitation episodes are reset with ``5 * 10^8 + k``, validation episodes with
 ``7 * 10^8 + k`` and PPO's own training envs with ``seed + k``; evaluation defaults to

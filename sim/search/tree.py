@@ -33,9 +33,14 @@ Conventions:
   proven node, backing up its exact value.
 * A root schedule can fix the root action of each path in turn (Gumbel sequential
   halving, driven from :meth:`sim.search.mcts.BatchedMCTS.search_gumbel`).
-* Hot kernels take the Tree once and read its arrays into locals: every array handed to
-  a Numba call (inlined or not) costs an atomic reference-count update, so the descent
-  is written out in :func:`select_leaves` rather than split into helpers.
+* Hot kernels take the Tree once and read its arrays into locals. Inside their loops,
+  an array handed to a helper (``inline="always"`` included) or a view of a row
+  (``states[b, node]``, ``prior[b, node, :]``) costs atomic reference-count updates that
+  Numba does not prune in a function this size: once they were two thirds of a
+  simulation's time. So the descent, node creation and backup are written out in
+  :func:`select_leaves`, rows are copied element by element, and a move is played on a
+  scratch state. Connect Four's rules (a few bit operations) are called directly, where
+  they are inlined; the switchboard (:mod:`sim.board.kernels`) serves the other games.
 """
 
 from __future__ import annotations
@@ -46,9 +51,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
-from sim.board import kernels
+from sim.board import connect4, kernels
 from sim.board.base import (
+    CONNECT4,
     DRAW,
+    H_GAME,
     H_TO_PLAY,
     H_WINNER,
     ONGOING,
@@ -133,14 +140,17 @@ def set_root(tree: Tree, b: int, state: np.ndarray) -> None:
     tree.root_noised[b] = False
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _new_node(
     states, children, prior, legal, num_legal, visits, virtual, value_sum, mover, expanded,
     proven, proven_value, b, node, node_mover,
 ):  # fmt: skip
-    """Clear the statistics of a fresh node whose state is in place; prove it if terminal."""
-    children[b, node, :] = -1
-    prior[b, node, :] = 0.0
+    """Clear the statistics of a fresh node whose state is in place; prove it if terminal.
+
+    For roots; :func:`select_leaves` writes the same out for the nodes it creates."""
+    for a in range(children.shape[2]):
+        children[b, node, a] = -1
+        prior[b, node, a] = 0.0
     visits[b, node] = 0
     virtual[b, node] = 0
     value_sum[b, node] = 0.0
@@ -148,7 +158,8 @@ def _new_node(
     expanded[b, node] = False
     winner = states[b, node, H_WINNER]
     if winner != ONGOING:
-        legal[b, node, :] = False
+        for a in range(legal.shape[2]):
+            legal[b, node, a] = False
         num_legal[b, node] = 0
         proven[b, node] = True
         proven_value[b, node] = value_of_winner(winner, node_mover)
@@ -180,37 +191,6 @@ def _try_prove(states, children, num_legal, mover, proven, proven_value, b, node
     return False
 
 
-@njit(cache=True, inline="always")
-def _expand_and_backup(
-    states, parent, prior, legal, num_legal, visits, virtual, value_sum, mover, expanded,
-    b, node, priors_row, uniform_priors, value,
-):  # fmt: skip
-    """Set a leaf's priors (``priors_row`` masked and renormalized, or uniform) and back up
-    ``value`` (for the player to move at the leaf), removing the path's virtual losses."""
-    total = 0.0
-    if not uniform_priors:
-        for a in range(prior.shape[2]):
-            p = priors_row[a]
-            if legal[b, node, a] and p > 0.0:  # NaN fails the test too
-                total += p
-        uniform_priors = not (0.0 < total < np.inf)
-    for a in range(prior.shape[2]):
-        if not legal[b, node, a]:
-            prior[b, node, a] = 0.0
-        elif uniform_priors:
-            prior[b, node, a] = 1.0 / num_legal[b, node]
-        else:
-            p = priors_row[a]
-            prior[b, node, a] = p / total if p > 0.0 else 0.0
-    expanded[b, node] = True
-    value_p0 = value if states[b, node, H_TO_PLAY] == 0 else -value
-    while node >= 0:
-        virtual[b, node] -= 1
-        visits[b, node] += 1
-        value_sum[b, node] += value_p0 if mover[b, node] == 0 else -value_p0
-        node = parent[b, node]
-
-
 @njit(cache=True)
 def random_action(state: np.ndarray, mask: np.ndarray) -> int:
     """A uniformly random legal action of an ongoing ``state`` (Numba's generator).
@@ -233,11 +213,42 @@ def rollout_value(state: np.ndarray, scratch: np.ndarray, mask: np.ndarray) -> f
 
     ``mask`` (bool[A]) is scratch space."""
     scratch[:] = state
+    return value_of_winner(playout(scratch, mask), state[H_TO_PLAY])
+
+
+@njit(cache=True)
+def playout(state: np.ndarray, mask: np.ndarray) -> int:
+    """Random moves on ``state`` in place until the game ends; returns the winner.
+
+    ``mask`` (bool[A]) is scratch space. For Connect Four the moves are drawn as by
+    :func:`random_action` (the same draws), written out with the game's rules called
+    directly: no switchboard calls, no reference counts (see select_leaves)."""
+    if state[H_GAME] != CONNECT4:
+        for _ in range(MAX_ROLLOUT_MOVES):
+            if state[H_WINNER] != ONGOING:
+                break
+            kernels.play(state, random_action(state, mask))
+        return state[H_WINNER]
+    num_actions = mask.shape[0]
     for _ in range(MAX_ROLLOUT_MOVES):
-        if scratch[H_WINNER] != ONGOING:
+        if state[H_WINNER] != ONGOING:
             break
-        kernels.play(scratch, random_action(scratch, mask))
-    return value_of_winner(scratch[H_WINNER], state[H_TO_PLAY])
+        action = -1
+        for _ in range(4):
+            a = np.random.randint(num_actions)
+            if connect4.is_legal(state, a):
+                action = a
+                break
+        if action < 0:  # as kernels.random_legal_action
+            k = np.random.randint(connect4.legal_mask_into(state, mask))
+            for a in range(num_actions):
+                if mask[a]:
+                    if k == 0:
+                        action = a
+                        break
+                    k -= 1
+        connect4.play(state, action)
+    return state[H_WINNER]
 
 
 @njit(cache=True)
@@ -282,9 +293,11 @@ def select_leaves(
     prior, legal, num_legal, visits = tree.prior, tree.legal, tree.num_legal, tree.visits
     virtual, value_sum, mover, expanded = tree.virtual, tree.value_sum, tree.mover, tree.expanded
     proven, proven_value, size = tree.proven, tree.proven_value, tree.size
-    capacity, num_actions = states.shape[1], prior.shape[2]
-    scratch = np.empty(states.shape[2], dtype=np.int64)
+    capacity, state_size, num_actions = states.shape[1], states.shape[2], prior.shape[2]
+    scratch = np.empty(state_size, dtype=np.int64)
     rollout_mask = np.empty(num_actions, dtype=np.bool_)
+    new_state = np.empty(state_size, dtype=np.int64)
+    new_legal = np.empty(num_actions, dtype=np.bool_)
     num_leaves = 0
     num_collisions = 0
     for b in range(size.shape[0]):
@@ -319,8 +332,8 @@ def select_leaves(
                         if not legal[b, node, a]:
                             continue
                         c = children[b, node, a]
-                        n = 0
-                        q = unvisited_q
+                        # Unvisited: n = 0, so the division by 1 + n is skipped (exact).
+                        score = unvisited_q + c_puct * prior[b, node, a] * sqrt_n
                         if c >= 0:
                             if proven[b, c]:
                                 if proven_value[b, c] > 0:
@@ -333,7 +346,7 @@ def select_leaves(
                             n = visits[b, c] + virtual[b, c]
                             if n > 0:
                                 q = (value_sum[b, c] - virtual_loss * virtual[b, c]) / n
-                        score = q + c_puct * prior[b, node, a] * sqrt_n / (1 + n)
+                                score = q + c_puct * prior[b, node, a] * sqrt_n / (1 + n)
                         if score > best_score:
                             action, best_score = a, score
                     if action < 0:
@@ -345,14 +358,41 @@ def select_leaves(
                     if child >= capacity:
                         raise RuntimeError("MCTS tree full: the caller must leave room")
                     size[b] = child + 1
-                    states[b, child, :] = states[b, node, :]
-                    kernels.play(states[b, child], action)
+                    # As _new_node, written out. The move is played on a scratch state and
+                    # copied in: a view of the tree's row costs reference counts. Connect
+                    # Four's rules (a few bit operations) are called directly, where they
+                    # are inlined; the switchboard's call costs more than they do.
+                    for k in range(state_size):
+                        new_state[k] = states[b, node, k]
+                    connect_four = new_state[H_GAME] == CONNECT4
+                    if connect_four:
+                        connect4.play(new_state, action)
+                    else:
+                        kernels.play(new_state, action)
+                    winner = new_state[H_WINNER]
+                    child_legal = 0
+                    if winner == ONGOING:
+                        if connect_four:
+                            child_legal = connect4.legal_mask_into(new_state, new_legal)
+                        else:
+                            child_legal = kernels.legal_mask_into(new_state, new_legal)
+                    for k in range(state_size):
+                        states[b, child, k] = new_state[k]
+                    for a in range(num_actions):
+                        children[b, child, a] = -1
+                        prior[b, child, a] = 0.0
+                        legal[b, child, a] = new_legal[a] if winner == ONGOING else False
+                    num_legal[b, child] = child_legal
+                    visits[b, child] = 0
+                    virtual[b, child] = 0
+                    value_sum[b, child] = 0.0
+                    mover[b, child] = to_play
+                    expanded[b, child] = False
+                    proven[b, child] = winner != ONGOING
+                    proven_value[b, child] = value_of_winner(winner, to_play)
                     parent[b, child] = node
                     action_in[b, child] = action
                     children[b, node, action] = child
-                    _new_node(states, children, prior, legal, num_legal, visits, virtual,
-                              value_sum, mover, expanded, proven, proven_value, b, child,
-                              to_play)  # fmt: skip
                 virtual[b, child] += 1
                 node = child
                 if proven[b, node]:
@@ -388,14 +428,25 @@ def select_leaves(
             if builtin_evaluator != EXTERNAL:
                 value = 0.0
                 if builtin_evaluator == ROLLOUT:
-                    value = rollout_value(states[b, node], scratch, rollout_mask)
-                _expand_and_backup(states, parent, prior, legal, num_legal, visits, virtual,
-                                   value_sum, mover, expanded, b, node, prior[b, node], True,
-                                   value)  # fmt: skip
+                    for k in range(state_size):  # no view of the tree's row (see above)
+                        scratch[k] = states[b, node, k]
+                    winner = playout(scratch, rollout_mask)
+                    value = value_of_winner(winner, states[b, node, H_TO_PLAY])
+                # Uniform priors and the backup, as expand_backup (written out).
+                for a in range(num_actions):
+                    prior[b, node, a] = 1.0 / num_legal[b, node] if legal[b, node, a] else 0.0
+                expanded[b, node] = True
+                value_p0 = value if states[b, node, H_TO_PLAY] == 0 else -value
+                while node >= 0:
+                    virtual[b, node] -= 1
+                    visits[b, node] += 1
+                    value_sum[b, node] += value_p0 if mover[b, node] == 0 else -value_p0
+                    node = parent[b, node]
                 continue
             leaf_game[num_leaves] = b
             leaf_node[num_leaves] = node
-            mask_out[num_leaves, :] = legal[b, node, :]
+            for a in range(num_actions):
+                mask_out[num_leaves, a] = legal[b, node, a]
             if write_observations:
                 obs_out[num_leaves] = 0.0
                 kernels.observation_into(states[b, node], obs_out[num_leaves])
@@ -422,10 +473,31 @@ def expand_backup(
     states, parent, prior, legal = tree.states, tree.parent, tree.prior, tree.legal
     num_legal, visits, virtual = tree.num_legal, tree.visits, tree.virtual
     value_sum, mover, expanded = tree.value_sum, tree.mover, tree.expanded
+    num_actions = prior.shape[2]
     for i in range(num_leaves):
-        _expand_and_backup(states, parent, prior, legal, num_legal, visits, virtual, value_sum,
-                           mover, expanded, leaf_game[i], leaf_node[i], priors[i], False,
-                           values[i])  # fmt: skip
+        b, node = leaf_game[i], leaf_node[i]
+        total = 0.0
+        for a in range(num_actions):
+            p = priors[i, a]
+            if legal[b, node, a] and p > 0.0:  # NaN fails the test too
+                total += p
+        uniform = not (0.0 < total < np.inf)
+        for a in range(num_actions):
+            if not legal[b, node, a]:
+                prior[b, node, a] = 0.0
+            elif uniform:
+                prior[b, node, a] = 1.0 / num_legal[b, node]
+            else:
+                p = priors[i, a]
+                prior[b, node, a] = p / total if p > 0.0 else 0.0
+        expanded[b, node] = True
+        value = values[i]
+        value_p0 = value if states[b, node, H_TO_PLAY] == 0 else -value
+        while node >= 0:
+            virtual[b, node] -= 1
+            visits[b, node] += 1
+            value_sum[b, node] += value_p0 if mover[b, node] == 0 else -value_p0
+            node = parent[b, node]
     for j in range(num_collisions):
         b, node = collision_game[j], collision_node[j]
         while node >= 0:

@@ -351,3 +351,101 @@ def test_fused_slot_encoder_gradients():
     torch.testing.assert_close(mx, tok.amax(1))
     torch.testing.assert_close(me, tok[torch.arange(n), self_index])
     torch.testing.assert_close(scores, 0.5 * tok @ q.transpose(1, 2))
+
+
+def legal_random_actions(obs: dict, rng: np.random.Generator) -> np.ndarray:
+    """A uniformly random legal slot action per agent (each part from its mask)."""
+    parts = np.split(obs["action_mask"].astype(bool), [9, 42], axis=1)
+    return np.stack([(rng.random(p.shape) * p).argmax(1) for p in parts], axis=1)
+
+
+def test_learner_rewards_and_scores_are_from_its_own_side():
+    """The learner plays team 0 in even arenas and team 1 in odd ones: its win reward and
+    its episode score agree on who won, on both sides, wins and losses alike."""
+    win_only = {"damage": 0, "last_hit": 0, "kill": 0, "death": 0, "structure": 0, "win": 1}
+    source = ArenaSource(4, 1, lambda rng: "random", time_limit=300, map_size=24,
+                         reward_weights=win_only, zero_sum=False, seed=0)  # fmt: skip
+    source.team_spirit = 0.0
+    obs, _ = source.reset()
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(301):
+        obs, rewards, starts, ends = source.step(legal_random_actions(obs, rng))
+        finished = np.flatnonzero(starts)  # teams of 1: agent i plays in arena i
+        assert len(finished) == len(ends)
+        for arena, end in zip(finished, ends, strict=True):
+            assert rewards[arena] == 2 * end.score - 1  # +1 won, -1 lost, 0 draw
+            seen.add((int(source.side[arena]), end.score))
+    assert {(0, 0.0), (1, 1.0)} <= seen  # a loss on one side, a win on the other
+
+
+def test_push_shaping_is_a_potential_difference():
+    """With gamma 1 the push shaping of a match sums to minus the starting potential
+    (phi is 0 at the end), and it changes nothing else: the same matches are played."""
+    kw = dict(time_limit=120, map_size=24, creeps=False, seed=3)
+    plain = ArenaSource(2, 2, lambda rng: "easy", **kw)
+    shaped = ArenaSource(2, 2, lambda rng: "easy", push_shaping=1.5, gamma=1.0, **kw)
+    obs, _ = plain.reset()
+    shaped.reset()
+    phi0 = shaped.phi.copy()
+    assert (phi0 < 0).all() and (plain.phi == 0).all()
+    rng = np.random.default_rng(1)
+    total = np.zeros(4)
+    for _ in range(120):
+        actions = legal_random_actions(obs, rng)
+        obs, r0, s0, _ = plain.step(actions)
+        _, r1, s1, _ = shaped.step(actions)
+        total += r1 - r0
+        np.testing.assert_array_equal(s0, s1)
+    assert s0.all() and plain.batch.state_hash() == shaped.batch.state_hash()
+    np.testing.assert_allclose(total, -phi0, atol=1e-5)
+
+
+def test_level_curriculum_promotes_and_resumes(tmp_path):
+    config = tiny_config(tmp_path, scripted_levels=("random", "easy", "medium"),
+                         level_curriculum=0.8, curriculum_games=4, max_updates=1)  # fmt: skip
+    trainer = Trainer(config)
+    rng = np.random.default_rng(0)
+    assert {trainer._pick_opponent(rng) for _ in range(20)} == {"random"}
+    trainer.episodes["random"] = [1.0, 0.0, 1.0, 1.0]
+    trainer._promote()
+    assert trainer.stage == 0  # 0.75 < 0.8
+    trainer.episodes["random"] += [1.0, 1.0]  # the last 4 all won
+    trainer._promote()
+    assert trainer.stage == 1
+    picks = [trainer._pick_opponent(rng) for _ in range(200)]
+    assert set(picks) == {"random", "easy"} and picks.count("easy") > picks.count("random")
+    trainer.run()
+    assert Trainer.resume(trainer.run_dir).stage == 1
+    assert PPOConfig(level_curriculum=0.8).scripted_pool[0] == "random"
+    with pytest.raises(ValueError, match="level_curriculum"):
+        PPOConfig(level_curriculum=0.8, rollout_workers=1).validate()
+    with pytest.raises(ValueError, match="push_shaping"):
+        PPOConfig(push_shaping=-1.0).validate()
+
+
+def test_mirrored_observations_make_the_two_sides_alike():
+    """The map is point-symmetric and so is the start: with ``mirror``, team 1's heroes
+    see what team 0's see, and the same policy-frame moves keep it so."""
+    from agents.ppo.arena import mirror_moves
+
+    config = ArenaConfig(team_sizes=(3, 3), map_size=24, creeps=False)
+    batch = ArenaBatch(1, config, seed=0)
+    observer = Observer(1, config.map_size)
+    observer.compute(batch)
+    arenas, team0, team1 = np.zeros(3, np.int64), np.arange(3), 5 + np.arange(3)
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        a = hero_obs(observer, arenas, team0, batch.roles[0, :3], mirror=True)
+        b = hero_obs(observer, arenas, team1, batch.roles[1, :3], mirror=True)
+        for key in a:
+            np.testing.assert_allclose(a[key], b[key], atol=1e-6, err_msg=key)
+        plain = hero_obs(observer, arenas, team1, batch.roles[1, :3])
+        assert not np.allclose(plain["entities"], a["entities"])  # unmirrored, they differ
+        moves = np.zeros((3, 3), np.int64)
+        moves[:, 0] = rng.integers(0, 9, 3)
+        slot = np.zeros((1, 10, 3), np.int64)
+        slot[0, team0] = moves
+        slot[0, team1] = mirror_moves(moves, team1)
+        batch.step(observer.to_unit_actions(slot), check=False)
+        observer.compute(batch)

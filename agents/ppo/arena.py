@@ -23,7 +23,19 @@ from agents.ppo.actor import Actor
 from agents.ppo.network import PolicySpec
 from envs.arena.raw import DEFAULT_REWARD_WEIGHTS, NVEC, shaped_rewards
 from sim.arena import ArenaBatch, ArenaConfig, Observer, ScriptedTeams
-from sim.arena.config import MAX_TEAM, NUM_HEROES, REWARD_COMPONENTS, ROLE_NAMES
+from sim.arena.config import (
+    F_ALIVE,
+    F_X,
+    F_Y,
+    MAX_TEAM,
+    NUM_HEROES,
+    NUM_MOVES,
+    REWARD_COMPONENTS,
+    ROLE_NAMES,
+    STRUCT0,
+    STRUCTS_PER_TEAM,
+)
+from sim.arena.mapgen import OPPOSITE
 from sim.arena.observe import GRID_CHANNELS, GRID_SIZE, NUM_FEATURES, NUM_GLOBALS_OBS, NUM_SLOTS
 from sim.arena.scripted import LEVELS
 
@@ -58,14 +70,22 @@ def check_team_size(spec: PolicySpec, team_size: int) -> None:
 
 
 def hero_obs(
-    obs: Observer, arenas: np.ndarray, heroes: np.ndarray, roles: np.ndarray
+    obs: Observer,
+    arenas: np.ndarray,
+    heroes: np.ndarray,
+    roles: np.ndarray,
+    mirror: bool = False,
 ) -> dict[str, np.ndarray]:
-    """Observations of heroes ``heroes[i]`` of arenas ``arenas[i]`` (the policy's keys)."""
+    """Observations of heroes ``heroes[i]`` of arenas ``arenas[i]`` (the policy's keys).
+
+    ``mirror``: team 1's heroes see the map through its point mirror (positions, offsets,
+    the grid and the move mask), so that both teams see their base in the same corner and
+    one behaviour serves both sides; their moves then go through :func:`mirror_moves`."""
     mask = np.concatenate(
         [obs.move_mask[arenas, heroes], obs.attack_mask[arenas, heroes],
          obs.ability_mask[arenas, heroes]], axis=1,
     )  # fmt: skip
-    return {
+    out = {
         "entities": obs.entities[arenas, heroes],
         "entity_mask": obs.entity_mask[arenas, heroes],
         "grid": obs.grid[arenas, heroes],
@@ -75,6 +95,33 @@ def hero_obs(
         "self_index": np.zeros(len(arenas), dtype=np.int64),
         "action_mask": mask,
     }
+    flip = np.flatnonzero(heroes >= MAX_TEAM) if mirror else ()
+    if len(flip):
+        size = obs.team_cells.shape[-1]
+        ent = out["entities"][flip]
+        valid = out["entity_mask"][flip] == 1
+        ent[..., 1:3] *= -1.0  # offsets (dx, dy)
+        ent[..., 3:5] = np.where(valid[..., None], (size - 1) / size - ent[..., 3:5], 0.0)
+        out["entities"][flip] = ent
+        out["grid"][flip] = out["grid"][flip][:, :, ::-1, ::-1]
+        out["action_mask"][flip, :NUM_MOVES] = mask[flip][:, OPPOSITE]
+    return out
+
+
+def mirror_moves(actions: np.ndarray, heroes: np.ndarray, mirror: bool = True) -> np.ndarray:
+    """Slot actions of a policy that saw :func:`hero_obs` mirrored, as the core's: team
+    1's moves turned back (targets are slots, the same in both frames)."""
+    if not mirror:
+        return actions
+    out = np.array(actions, copy=True)
+    flip = heroes >= MAX_TEAM
+    out[flip, 0] = OPPOSITE[out[flip, 0]]
+    return out
+
+
+def policy_mirrors(player: Any) -> bool:
+    """Whether a policy (an :class:`Actor`) was trained on mirrored observations."""
+    return bool(isinstance(player, Actor) and player.net.spec.extra.get("mirror", False))
 
 
 def reward_weight_vector(reward_weights: dict[str, float] | None) -> np.ndarray:
@@ -108,6 +155,9 @@ class ArenaSource:
     match's opponent: a level of :data:`sim.arena.LEVELS`, or ``"policy:<key>"``, then
     played by ``policy_fn(key) -> Actor``. Agents are ordered arena-major (the heroes of
     one team are consecutive rows: ``team = team_size`` for the centralized critic).
+    ``push_shaping`` adds a potential-based term (:meth:`potential`, discounted by
+    ``gamma``) to the learner's rewards; ``mirror`` shows team 1 mirrored to every policy
+    that plays here (:func:`hero_obs`). The trainer sets both (and ``team_spirit``).
     """
 
     def __init__(
@@ -126,6 +176,9 @@ class ArenaSource:
         zero_sum: bool = True,
         alternate_sides: bool = True,
         seed: int = 0,
+        push_shaping: float = 0.0,
+        gamma: float = 0.995,
+        mirror: bool = False,
     ) -> None:
         other = team_size if opponent_size is None else opponent_size
         self.sizes = (team_size, other)
@@ -142,6 +195,11 @@ class ArenaSource:
         self.weights = reward_weight_vector(reward_weights)
         self.zero_sum = bool(zero_sum)
         self.team_spirit = 0.3
+        # Potential-based push shaping (Ng et al. 1999): phi = -push * (distance to the
+        # nearest standing enemy structure) / map size, reward += gamma phi' - phi.
+        self.push = float(push_shaping)
+        self.gamma = float(gamma)
+        self.mirror = bool(mirror)  # policies see team 1 mirrored (hero_obs)
         self.rng = np.random.default_rng(seed)
         self.batch = ArenaBatch(self.num_arenas, self.config, seed=None)
         self.observer = Observer(self.num_arenas, self.config.map_size)
@@ -165,6 +223,7 @@ class ArenaSource:
         self.scripted: dict[str, ScriptedTeams] = {}
         self.ep_return = np.zeros(self.num_arenas)
         self.ep_length = np.zeros(self.num_arenas, dtype=np.int64)
+        self.phi = np.zeros(self.num_agents)
 
     # ---- matches ---------------------------------------------------------------------
     def _start(self, arenas: np.ndarray) -> None:
@@ -184,10 +243,29 @@ class ArenaSource:
     def reset(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         self._start(np.arange(self.num_arenas))
         self.observer.compute(self.batch)
+        self.phi = self.potential()
         return self.observe(), np.ones(self.num_agents, dtype=np.float32)
 
+    def potential(self) -> np.ndarray:
+        """(num_agents,) push potential: minus ``push`` times each learner hero's
+        Chebyshev distance (moves are 8-way) to the nearest standing enemy structure,
+        over the map size (a dead hero waits at its spawn, so it counts from there)."""
+        if self.push == 0.0:
+            return np.zeros(self.num_agents)
+        ui = self.batch.ui
+        a = self.agent_arena
+        enemy = 1 - self.side[a]
+        units = STRUCT0 + enemy[:, None] * STRUCTS_PER_TEAM + np.arange(STRUCTS_PER_TEAM)
+        dx = np.abs(ui[a[:, None], units, F_X] - ui[a, self.agent_hero, F_X][:, None])
+        dy = np.abs(ui[a[:, None], units, F_Y] - ui[a, self.agent_hero, F_Y][:, None])
+        d = np.where(ui[a[:, None], units, F_ALIVE] == 1, np.maximum(dx, dy), np.inf).min(1)
+        d = np.where(np.isfinite(d), d, 0.0)  # no enemy structure left: the match is over
+        return -self.push * d / self.config.map_size
+
     def observe(self) -> dict[str, np.ndarray]:
-        return hero_obs(self.observer, self.agent_arena, self.agent_hero, self.agent_role)
+        return hero_obs(
+            self.observer, self.agent_arena, self.agent_hero, self.agent_role, self.mirror
+        )
 
     def _scripted(self, level: str) -> ScriptedTeams:
         if level not in self.scripted:
@@ -201,14 +279,17 @@ class ArenaSource:
         rewards (num_agents,), starts (1 where the next observation begins a match) and
         the matches that ended."""
         slot = np.zeros((self.num_arenas, NUM_HEROES, 3), dtype=np.int64)
-        slot[self.agent_arena, self.agent_hero] = actions
+        slot[self.agent_arena, self.agent_hero] = mirror_moves(
+            actions, self.agent_hero, self.mirror
+        )
         opponents = np.array(self.opponents)
         # Policy opponents, grouped by policy so each acts in one forward.
         for key in sorted({o for o in self.opponents if o.startswith("policy:")}):
             rows = np.flatnonzero(opponents[self.opp_arena] == key)
             actor = self.policy_fn(key[len("policy:") :])
+            heroes = self.opp_hero[rows]
             obs = hero_obs(
-                self.observer, self.opp_arena[rows], self.opp_hero[rows], self.opp_role[rows]
+                self.observer, self.opp_arena[rows], heroes, self.opp_role[rows], self.mirror
             )
             state = self.opp_state.get(key)
             if state is None or state.shape[0] != len(self.opp_arena):
@@ -218,7 +299,7 @@ class ArenaSource:
                 state[rows] = st.state
             self.opp_state[key] = state
             self.opp_starts[rows] = 0.0
-            slot[self.opp_arena[rows], self.opp_hero[rows]] = st.actions
+            slot[self.opp_arena[rows], heroes] = mirror_moves(st.actions, heroes, self.mirror)
         unit = self.observer.to_unit_actions(slot)
         for level in sorted({o for o in self.opponents if o in LEVELS}):
             scripted = self._scripted(level).act(unit.copy())
@@ -232,7 +313,13 @@ class ArenaSource:
         shaped = shaped_rewards(
             self.batch.comp, self.weights, self.config.team_sizes, self.team_spirit, self.zero_sum
         )
-        rewards = shaped[self.agent_arena, self.agent_hero].astype(np.float32)
+        rewards = shaped[self.agent_arena, self.agent_hero]
+        if self.push:
+            phi = self.potential()
+            ended = self.batch.done[self.agent_arena]
+            rewards = rewards + np.where(ended, 0.0, self.gamma * phi) - self.phi  # phi(end) = 0
+            self.phi = phi
+        rewards = rewards.astype(np.float32)
         team_reward = rewards.reshape(self.num_arenas, self.team).mean(1)
         self.ep_return += team_reward
         self.ep_length += 1
@@ -251,6 +338,8 @@ class ArenaSource:
                 )  # fmt: skip
             self._start(finished)
             self.observer.compute(self.batch)
+            if self.push:
+                self.phi = self.potential()
             starts[np.isin(self.agent_arena, finished)] = 1.0
         return self.observe(), rewards, starts, ends
 
@@ -265,6 +354,7 @@ class ArenaSource:
         tensors[f"{prefix}/opp_starts"] = torch.from_numpy(self.opp_starts.copy())
         tensors[f"{prefix}/ep_return"] = torch.from_numpy(self.ep_return.copy())
         tensors[f"{prefix}/ep_length"] = torch.from_numpy(self.ep_length.copy())
+        tensors[f"{prefix}/phi"] = torch.from_numpy(self.phi.copy())
         meta = {
             "opponents": list(self.opponents),
             "rng": self.rng.bit_generator.state,
@@ -287,6 +377,10 @@ class ArenaSource:
         self.opp_starts[...] = tensors[f"{prefix}/opp_starts"].numpy()
         self.ep_return[...] = tensors[f"{prefix}/ep_return"].numpy()
         self.ep_length[...] = tensors[f"{prefix}/ep_length"].numpy()
+        if f"{prefix}/phi" in tensors:  # checkpoints from before push shaping have none
+            self.phi[...] = tensors[f"{prefix}/phi"].numpy()
+        else:
+            self.phi = self.potential()
         self.opponents = list(meta["opponents"])
         self.rng.bit_generator.state = meta["rng"]
         self.team_spirit = float(meta["team_spirit"])
@@ -370,12 +464,13 @@ def _play_batch(a: Side, b: Side, seed: int, seat: np.ndarray, sizes, arena: dic
         slot = np.zeros((k, NUM_HEROES, 3), dtype=np.int64)
         for (player, _, n), (arenas, heroes, role, state) in zip(sides, layout, strict=True):
             if isinstance(player, Actor):
-                obs = hero_obs(observer, arenas, heroes, role)
+                mirror = policy_mirrors(player)
+                obs = hero_obs(observer, arenas, heroes, role, mirror)
                 starts = np.full(len(arenas), float(starts_first), dtype=np.float32)
                 st = player.step(obs, state, starts, n)
                 if st.state.shape[-1]:
                     state.copy_(st.state)
-                slot[arenas, heroes] = st.actions
+                slot[arenas, heroes] = mirror_moves(st.actions, heroes, mirror)
         unit = observer.to_unit_actions(slot)
         for player, team, _ in sides:
             if isinstance(player, str):

@@ -48,6 +48,16 @@ class PPOConfig:
     """team spirit tau: a hero's reward is (1 - tau) own + tau team mean."""
     team_spirit_end: float = -1.0
     """anneal tau linearly to this value over the run (-1: constant)."""
+    mirror_obs: bool = False
+    """team 1's heroes see the map through its point mirror (fogarena; saved in the
+    policy's spec, so evaluations play it the same way): one behaviour serves both sides
+    instead of one per side."""
+    push_shaping: float = 0.0
+    """weight of a potential-based shaping term (fogarena): each hero's potential is minus
+    this times its distance to the nearest standing enemy structure over the map size,
+    and gamma phi' - phi is added to its reward (leaves the optimal policy unchanged;
+    guides exploration towards the enemy base, which the structure and win rewards are
+    too far away to do)."""
 
     # ---- opponents -------------------------------------------------------------------
     selfplay: bool = True
@@ -56,7 +66,17 @@ class PPOConfig:
     """share of matches against scripted teams (1 when selfplay is off)."""
     scripted_levels: tuple[str, ...] = ()
     """scripted opponents drawn uniformly for those matches (empty: the env's default,
-    easy medium hard on FogArena, random greedy on board games)."""
+    easy medium hard on FogArena, random easy medium hard with level_curriculum, random
+    greedy on board games)."""
+    level_curriculum: float = 0.0
+    """promote through scripted_levels in the order given: the scripted matches are
+    against the current level (70%; the rest against the earlier ones, so that their
+    lessons are kept) until the last curriculum_games matches against it score at least
+    this much, then against the next; 0 draws the levels uniformly. From scratch, a
+    team learns to push against random and then meets easy as a pushing team; against
+    easy first it learns to farm easy's dives at home and never leaves."""
+    curriculum_games: int = 40
+    """matches against the current level that decide a promotion."""
     latest_fraction: float = 0.8
     """share of self-play matches against the latest policy (OpenAI Five: 80%)."""
     quality_lr: float = 0.01
@@ -188,7 +208,13 @@ class PPOConfig:
     def scripted_pool(self) -> tuple[str, ...]:
         if self.scripted_levels:
             return tuple(self.scripted_levels)
-        return ("easy", "medium", "hard") if self.arena else ("random", "greedy")
+        if self.arena:  # a curriculum starts where a fresh team can win
+            return (
+                ("random", "easy", "medium", "hard")
+                if self.level_curriculum
+                else ("easy", "medium", "hard")
+            )
+        return ("random", "greedy")
 
     @property
     def eval_pool(self) -> tuple[str, ...]:
@@ -242,6 +268,21 @@ class PPOConfig:
             ),
             (self.worker_timeout > 0, "worker_timeout must be > 0"),
             (self.anchor_coef >= 0, "anchor_coef must be >= 0"),
+            (self.push_shaping >= 0, "push_shaping must be >= 0"),
+            (
+                not self.mirror_obs or self.rollout_workers == 0,
+                "mirror_obs needs rollout_workers 0 (workers build sources without it)",
+            ),
+            (0 <= self.level_curriculum <= 1, "level_curriculum must be in [0, 1]"),
+            (self.curriculum_games >= 1, "curriculum_games must be >= 1"),
+            (
+                self.level_curriculum == 0 or self.rollout_workers == 0,
+                "level_curriculum needs rollout_workers 0 (workers pick opponents without it)",
+            ),
+            (
+                self.push_shaping == 0 or self.rollout_workers == 0,
+                "push_shaping needs rollout_workers 0 (workers build sources without it)",
+            ),
             (self.critic_warmup_updates >= 0, "critic_warmup_updates must be >= 0"),
             (self.eval_games >= 0, "eval_games must be >= 0"),
             (1 <= self.max_team <= 5, "max_team must be from 1 to 5"),

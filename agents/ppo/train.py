@@ -16,6 +16,7 @@ with the same ``threads``; Gymnasium envs restart on resume (they cannot be save
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import time
 from collections import OrderedDict
@@ -63,6 +64,7 @@ from selfplay import (
 )
 
 CACHE_SIZE = 8  # frozen opponent networks kept built
+CURRICULUM_CURRENT = 0.7  # share of scripted matches against the current curriculum level
 
 
 def _initial_weights(path: str, spec: PolicySpec) -> dict[str, torch.Tensor]:
@@ -102,6 +104,8 @@ class Trainer:
         self.sources, self.spec, game = build_sources(c, self._pick_opponent, self._policy, c.seed)
         if game is not None:
             self.game = game
+        if c.arena and c.mirror_obs:  # in the spec: whoever plays the policy mirrors too
+            self.spec = dataclasses.replace(self.spec, extra={**self.spec.extra, "mirror": True})
         self.net = build_policy(self.spec)
         if c.init_policy:
             self.net.load_state_dict(_initial_weights(c.init_policy, self.spec))
@@ -117,6 +121,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.ratings: RatingTable | None = None
         self.episodes: dict[str, list[float]] = {}  # opponent -> recent scores
+        self.stage = 0  # the current level of the scripted curriculum (level_curriculum)
         self._start: float | None = None
         self.workers: RolloutWorkers | None = None  # rollout workers while run() runs
         # per source: current observation, starts and GRU state
@@ -128,12 +133,32 @@ class Trainer:
         for source in self.sources:
             if isinstance(source, ArenaSource):
                 source.team_spirit = self.team_spirit()
+                source.push, source.gamma = c.push_shaping, c.gamma
+                source.mirror = bool(c.arena and c.mirror_obs)
             obs, starts = source.reset()
             self.current.append((obs, starts, self.net.initial_state(source.num_agents)))
 
     # ---- opponents ---------------------------------------------------------------------
     def _pick_opponent(self, rng: np.random.Generator) -> str:
-        return pick_opponent(self.config, self.pool, rng)
+        c = self.config
+        opponent = pick_opponent(c, self.pool, rng)
+        if c.level_curriculum > 0 and c.league and not opponent.startswith("policy:"):
+            levels = c.scripted_pool
+            k = self.stage
+            if k == 0 or rng.random() < CURRICULUM_CURRENT:
+                return str(levels[k])
+            return str(levels[int(rng.integers(k))])
+        return opponent
+
+    def _promote(self) -> None:
+        """Move the curriculum on while the current level's recent score passes."""
+        c = self.config
+        levels = c.scripted_pool
+        while c.level_curriculum > 0 and self.stage < len(levels) - 1:
+            scores = self.episodes.get(levels[self.stage], [])[-c.curriculum_games :]
+            if len(scores) < c.curriculum_games or np.mean(scores) < c.level_curriculum:
+                return
+            self.stage += 1
 
     def _join_league(self, path: str) -> None:
         """Add the snapshots of another run's pool (their roles kept) as opponents."""
@@ -246,6 +271,7 @@ class Trainer:
             self.episodes.setdefault(end.opponent if ":" not in end.opponent or
                                      end.opponent == "policy:latest" else "policy:past", []
                                      ).append(end.score)  # fmt: skip
+        self._promote()
         self.update += 1
         if c.league and c.selfplay and self.update % c.snapshot_every == 0:
             self.add_snapshot()
@@ -313,6 +339,8 @@ class Trainer:
                     "explained_variance", "grad_norm", "lr", "clip"):  # fmt: skip
             writer.add_scalar(f"train/{key}", metrics[key], step)
         writer.add_scalar("train/team_spirit", metrics["team_spirit"], step)
+        if self.config.level_curriculum > 0:
+            writer.add_scalar("train/curriculum_stage", self.stage, step)
         writer.add_scalar("perf/agent_steps_per_s", metrics["agent_steps_per_s"], step)
         writer.add_scalar("perf/rollout_agent_steps_per_s", metrics["rollout_steps_per_s"], step)
         if "episode_return" in metrics:
@@ -331,6 +359,7 @@ class Trainer:
     def _postfix(self, metrics: dict[str, Any]) -> dict[str, Any]:
         post = {
             "upd": self.update,
+            **({"stage": self.stage} if self.config.level_curriculum > 0 else {}),
             "sps": round(metrics["agent_steps_per_s"]),
             "ent": round(metrics["entropy"], 2),
         }
@@ -439,6 +468,7 @@ class Trainer:
                 "update": self.update,
                 "agent_steps": self.agent_steps,
                 "elapsed": self.elapsed_seconds(),
+                "stage": self.stage,
             },
         }
         return save_checkpoint(path or self.run_dir / ckpt.CHECKPOINT, tensors, meta)
@@ -467,6 +497,7 @@ class Trainer:
         trainer.update = counters["update"]
         trainer.agent_steps = counters["agent_steps"]
         trainer.elapsed = counters["elapsed"]
+        trainer.stage = counters.get("stage", 0)
         for i, (source, smeta) in enumerate(zip(trainer.sources, meta["sources"], strict=True)):
             starts = tensors[f"src{i}/starts"].numpy().copy()
             state = tensors[f"src{i}/state"].clone()

@@ -227,6 +227,8 @@ def test_bad_inputs(tmp_path):
         GymSource("Pendulum-v1", 1)
     with pytest.raises(ValueError, match="scripted level"):
         PPOConfig(scripted_levels=("expert",)).validate()
+    with pytest.raises(ValueError, match="mirror_obs needs rollout_workers 0"):
+        PPOConfig(mirror_obs=True, rollout_workers=2).validate()
     with pytest.raises(ValueError, match="unknown reward components"):
         ArenaSource(1, 1, lambda rng: "random", reward_weights={"gold": 1.0})
     with pytest.raises(ValueError, match="unknown scripted level"):

@@ -120,8 +120,10 @@ def mirror_moves(actions: np.ndarray, heroes: np.ndarray, mirror: bool = True) -
 
 
 def policy_mirrors(player: Any) -> bool:
-    """Whether a policy (an :class:`Actor`) was trained on mirrored observations."""
-    return bool(isinstance(player, Actor) and player.net.spec.extra.get("mirror", False))
+    """Whether a player holding a policy network (an :class:`Actor`, a viewer's policy)
+    was trained on mirrored observations; scripted players are not."""
+    net = getattr(player, "net", None)
+    return bool(net is not None and net.spec.extra.get("mirror", False))
 
 
 def reward_weight_vector(reward_weights: dict[str, float] | None) -> np.ndarray:

@@ -269,20 +269,8 @@ class PPOConfig:
             (self.worker_timeout > 0, "worker_timeout must be > 0"),
             (self.anchor_coef >= 0, "anchor_coef must be >= 0"),
             (self.push_shaping >= 0, "push_shaping must be >= 0"),
-            (
-                not self.mirror_obs or self.rollout_workers == 0,
-                "mirror_obs needs rollout_workers 0 (workers build sources without it)",
-            ),
             (0 <= self.level_curriculum <= 1, "level_curriculum must be in [0, 1]"),
             (self.curriculum_games >= 1, "curriculum_games must be >= 1"),
-            (
-                self.level_curriculum == 0 or self.rollout_workers == 0,
-                "level_curriculum needs rollout_workers 0 (workers pick opponents without it)",
-            ),
-            (
-                self.push_shaping == 0 or self.rollout_workers == 0,
-                "push_shaping needs rollout_workers 0 (workers build sources without it)",
-            ),
             (self.critic_warmup_updates >= 0, "critic_warmup_updates must be >= 0"),
             (self.eval_games >= 0, "eval_games must be >= 0"),
             (1 <= self.max_team <= 5, "max_team must be from 1 to 5"),
@@ -297,6 +285,10 @@ class PPOConfig:
             (self.league_role == "main" or self.league_from,
              "an exploiter needs opponents: give league_from (a main run's checkpoint)")
         )  # fmt: skip
+        # Rollout workers build their sources and pick opponents without these yet.
+        for name in ("mirror_obs", "level_curriculum", "push_shaping"):
+            if getattr(self, name) and self.rollout_workers:
+                checks.append((False, f"{name} needs rollout_workers 0 (workers lack it)"))
         if self.arena:
             checks.append((len(self.team_sizes) >= 1, "team_sizes must not be empty"))
             for n in self.team_sizes:

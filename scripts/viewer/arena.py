@@ -181,14 +181,17 @@ class ArenaSession:
         else:
             unit = b.noop_actions()
             if self.policies:
-                from agents.ppo.arena import hero_obs, mirror_moves  # torch: with policies
+                from agents.ppo.arena import (  # torch: only with policies
+                    hero_obs,
+                    mirror_moves,
+                    policy_mirrors,
+                )
 
                 slot = np.zeros((1, NUM_HEROES, 3), dtype=np.int64)
                 for t, view in self.policies.items():
                     heroes = self._team_heroes(t)
                     n = len(heroes)
-                    # a policy trained with --mirror-obs sees team 1 point-mirrored
-                    mirror = bool(view.net.spec.extra.get("mirror", False))
+                    mirror = policy_mirrors(view)  # trained with --mirror-obs
                     obs = hero_obs(self.observer, np.zeros(n, np.int64), heroes,
                                    b.roles[t, :n], mirror=mirror)  # fmt: skip
                     slot[0, heroes] = mirror_moves(view.act(obs, team=n), heroes, mirror)

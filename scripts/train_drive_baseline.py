@@ -426,4 +426,9 @@ def main(args: Args) -> dict:
 
 
 if __name__ == "__main__":
-    main(tyro.cli(Args, prog="train_drive_baseline.py"))
+    from agents.checkpoint import CheckpointError
+
+    try:
+        main(tyro.cli(Args, prog="train_drive_baseline.py"))
+    except (ValueError, CheckpointError) as e:  # bad input: the message, not a traceback
+        raise SystemExit(f"train_drive_baseline: {e}") from None

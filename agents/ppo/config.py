@@ -285,10 +285,6 @@ class PPOConfig:
             (self.league_role == "main" or self.league_from,
              "an exploiter needs opponents: give league_from (a main run's checkpoint)")
         )  # fmt: skip
-        # Rollout workers build their sources and pick opponents without these yet.
-        for name in ("mirror_obs", "level_curriculum", "push_shaping"):
-            if getattr(self, name) and self.rollout_workers:
-                checks.append((False, f"{name} needs rollout_workers 0 (workers lack it)"))
         if self.arena:
             checks.append((len(self.team_sizes) >= 1, "team_sizes must not be empty"))
             for n in self.team_sizes:

@@ -79,6 +79,7 @@ def build_sources(
                     time_limit=c.time_limit, map_size=c.map_size, fog=c.fog,
                     memory=c.memory, creeps=c.creeps, reward_weights=c.reward_weights,
                     zero_sum=c.zero_sum, seed=seed * 1000 + i,
+                    push_shaping=c.push_shaping, gamma=c.gamma, mirror=c.mirror_obs,
                 )
             )  # fmt: skip
     elif c.board:
@@ -94,13 +95,28 @@ def build_sources(
     return sources, spec, game
 
 
-def pick_opponent(c: PPOConfig, pool: SnapshotPool, rng: np.random.Generator) -> str:
-    """A new match's opponent: a scripted level, or ``policy:latest`` / ``policy:<id>``."""
+CURRICULUM_CURRENT = 0.7  # share of scripted matches against the current curriculum level
+
+
+def pick_opponent(
+    c: PPOConfig, pool: SnapshotPool, rng: np.random.Generator, stage: int = 0
+) -> str:
+    """A new match's opponent: a scripted level, or ``policy:latest`` / ``policy:<id>``.
+
+    With ``level_curriculum`` a scripted match is against level ``stage`` of the
+    scripted pool (:data:`CURRICULUM_CURRENT` of the time) or an easier one.
+    """
     if not c.selfplay or rng.random() < c.scripted_fraction:
         levels = c.scripted_pool
-        return str(levels[int(rng.integers(len(levels)))])
-    snap = pool.sample(rng, role=c.league_role)
-    return "policy:latest" if snap == LATEST else f"policy:{snap.id}"
+        opponent = str(levels[int(rng.integers(len(levels)))])
+    else:
+        snap = pool.sample(rng, role=c.league_role)
+        return "policy:latest" if snap == LATEST else f"policy:{snap.id}"
+    if c.level_curriculum > 0 and c.league:
+        if stage == 0 or rng.random() < CURRICULUM_CURRENT:
+            return str(c.scripted_pool[stage])
+        return str(c.scripted_pool[int(rng.integers(stage))])
+    return opponent
 
 
 def collect_segment(
@@ -169,6 +185,7 @@ class RolloutWorker:
         self.loaded = False
         self.current: list[Current] = []
         self._started = False
+        self.stage = 0  # the trainer's curriculum level, sent with each job
 
     # ---- broadcasts
     def load_weights(self, weights: dict[str, Any]) -> None:
@@ -197,7 +214,7 @@ class RolloutWorker:
 
     # ---- opponents
     def _pick_opponent(self, rng: np.random.Generator) -> str:
-        return pick_opponent(self.config, self.pool, rng)
+        return pick_opponent(self.config, self.pool, rng, self.stage)
 
     def _policy(self, key: str) -> Actor:
         if key == "latest":
@@ -211,8 +228,12 @@ class RolloutWorker:
         return self._cache[sid]
 
     # ---- the job
-    def collect(self, team_spirit: float) -> list[tuple[Rollout, list[EpisodeEnd], int]]:
-        """One segment per source: (rollout, episodes ended, agent steps)."""
+    def collect(
+        self, team_spirit: float, stage: int = 0
+    ) -> list[tuple[Rollout, list[EpisodeEnd], int]]:
+        """One segment per source: (rollout, episodes ended, agent steps); new matches
+        pick their opponents at curriculum level ``stage``."""
+        self.stage = int(stage)
         if not self.loaded:
             raise RuntimeError("rollout worker: no weights broadcast yet")
         if not self._started:  # the first opponents may come from the pool: start now
@@ -240,8 +261,8 @@ def make_rollout_worker(
     return RolloutWorker(config_json, seed, index, incarnation)
 
 
-def collect_job(worker: RolloutWorker, team_spirit: float):
-    return worker.collect(team_spirit)
+def collect_job(worker: RolloutWorker, team_spirit: float, stage: int = 0):
+    return worker.collect(team_spirit, stage)
 
 
 class RolloutWorkers:
@@ -273,10 +294,14 @@ class RolloutWorkers:
         self.lost = 0
 
     def collect(
-        self, weights: dict[str, torch.Tensor], pool: SnapshotPool, team_spirit: float
+        self,
+        weights: dict[str, torch.Tensor],
+        pool: SnapshotPool,
+        team_spirit: float,
+        stage: int = 0,
     ) -> tuple[list[Rollout], list[EpisodeEnd], int]:
-        """A segment of every source from every worker: rollouts and episode ends in
-        worker order, and the agent steps they hold."""
+        """A segment of every source from every worker (new matches at curriculum level
+        ``stage``): rollouts and episode ends in worker order, and the agent steps."""
         self.pool.broadcast({k: v.detach().cpu().numpy() for k, v in weights.items()})
         ids = tuple(sorted(pool.snapshots))
         if ids != self._pool_ids:  # snapshot weights travel only when the pool changes
@@ -287,7 +312,8 @@ class RolloutWorkers:
             self._pool_ids = ids
         self.pool.broadcast(pool.to_dict(), "pool_meta")
         tickets = [
-            self.pool.submit(collect_job, team_spirit, worker=i) for i in range(self.pool.count)
+            self.pool.submit(collect_job, team_spirit, stage, worker=i)
+            for i in range(self.pool.count)
         ]
         rollouts, ends, steps = [], [], 0
         for result in self.pool.gather(tickets, timeout=self.config.worker_timeout):

@@ -64,7 +64,6 @@ from selfplay import (
 )
 
 CACHE_SIZE = 8  # frozen opponent networks kept built
-CURRICULUM_CURRENT = 0.7  # share of scripted matches against the current curriculum level
 
 
 def _initial_weights(path: str, spec: PolicySpec) -> dict[str, torch.Tensor]:
@@ -133,22 +132,12 @@ class Trainer:
         for source in self.sources:
             if isinstance(source, ArenaSource):
                 source.team_spirit = self.team_spirit()
-                source.push, source.gamma = c.push_shaping, c.gamma
-                source.mirror = bool(c.arena and c.mirror_obs)
             obs, starts = source.reset()
             self.current.append((obs, starts, self.net.initial_state(source.num_agents)))
 
     # ---- opponents ---------------------------------------------------------------------
     def _pick_opponent(self, rng: np.random.Generator) -> str:
-        c = self.config
-        opponent = pick_opponent(c, self.pool, rng)
-        if c.level_curriculum > 0 and c.league and not opponent.startswith("policy:"):
-            levels = c.scripted_pool
-            k = self.stage
-            if k == 0 or rng.random() < CURRICULUM_CURRENT:
-                return str(levels[k])
-            return str(levels[int(rng.integers(k))])
-        return opponent
+        return pick_opponent(self.config, self.pool, rng, self.stage)
 
     def _promote(self) -> None:
         """Move the curriculum on while the current level's recent score passes."""
@@ -249,7 +238,9 @@ class Trainer:
         steps_before = self.agent_steps
         rollouts, ends = [], []
         if self.workers is not None:  # the workers step their own copies of the sources
-            rollouts, ends, steps = self.workers.collect(self.net.state_dict(), self.pool, tau)
+            rollouts, ends, steps = self.workers.collect(
+                self.net.state_dict(), self.pool, tau, self.stage
+            )
             self.agent_steps += steps
         else:
             for i in range(len(self.sources)):

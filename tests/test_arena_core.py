@@ -23,6 +23,7 @@ from sim.arena.config import (
     G_TICK,
     G_WARD_T,
     MAX_TEAM,
+    NUM_HEROES,
     NUM_UNITS,
     ROLE_STATS,
     S_ABL_CD,
@@ -624,3 +625,29 @@ def test_bad_seeds_error_and_leave_state_unchanged(seed):
     with pytest.raises(ValueError, match="seed"):
         b.reset(seed)
     assert b.state_hash() == h
+
+
+def test_observing_a_subset_of_heroes_fills_their_rows_as_observing_all():
+    config = ArenaConfig(team_sizes=(3, 2))
+    b = ArenaBatch(3, config, seed=5)
+    bots = ScriptedTeams(b, ("medium", "easy"))
+    everyone, some = Observer(3, config.map_size), Observer(3, config.map_size)
+    wanted = np.zeros((3, NUM_HEROES), dtype=np.uint8)
+    wanted[0, :3] = 1
+    wanted[1, 5:7] = 1
+    wanted[2, [0, 6, 9]] = 1  # hero 9 does not exist in a 3 v 2 match: an empty row
+    rows = wanted.astype(bool)
+    for _ in range(60):
+        everyone.compute(b)
+        some.compute(b, wanted)
+        for name in ("entities", "entity_mask", "slot_unit", "grid", "globals", "move_mask",
+                     "attack_mask", "ability_mask"):  # fmt: skip
+            np.testing.assert_array_equal(
+                getattr(some, name)[rows], getattr(everyone, name)[rows], err_msg=name
+            )
+        seen = [(0, 0), (1, 1), (2, 0), (2, 1)]  # (arena, team) with a hero observed
+        for n, team in seen:
+            np.testing.assert_array_equal(some.team_cells[n, team], everyone.team_cells[n, team])
+        b.step(bots.act(b.noop_actions()))
+    with pytest.raises(ValueError, match="heroes must have shape"):
+        some.compute(b, wanted[:2])

@@ -226,6 +226,9 @@ class ArenaSource:
         self.ep_return = np.zeros(self.num_arenas)
         self.ep_length = np.zeros(self.num_arenas, dtype=np.int64)
         self.phi = np.zeros(self.num_agents)
+        # Heroes a policy plays (the learner's, a policy opponent's): the only ones observed.
+        self.observed = np.zeros((self.num_arenas, NUM_HEROES), dtype=np.uint8)
+        self.observed[self.agent_arena, self.agent_hero] = 1
 
     # ---- matches ---------------------------------------------------------------------
     def _start(self, arenas: np.ndarray) -> None:
@@ -238,13 +241,20 @@ class ArenaSource:
             if opp not in LEVELS and not opp.startswith("policy:"):
                 raise ValueError(f"opponent {opp!r} is neither a level {LEVELS} nor 'policy:KEY'")
             self.opponents[a] = opp
+        self._observe_policy_opponents(arenas)
         self.opp_starts[np.isin(self.opp_arena, arenas)] = 1.0
         self.ep_return[arenas] = 0.0
         self.ep_length[arenas] = 0
 
+    def _observe_policy_opponents(self, arenas: np.ndarray) -> None:
+        """Observe the opponent heroes of ``arenas`` where a policy plays them."""
+        rows = np.flatnonzero(np.isin(self.opp_arena, arenas))
+        policy = [self.opponents[a].startswith("policy:") for a in self.opp_arena[rows]]
+        self.observed[self.opp_arena[rows], self.opp_hero[rows]] = policy
+
     def reset(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         self._start(np.arange(self.num_arenas))
-        self.observer.compute(self.batch)
+        self.observer.compute(self.batch, self.observed)
         self.phi = self.potential()
         return self.observe(), np.ones(self.num_agents, dtype=np.float32)
 
@@ -311,7 +321,7 @@ class ArenaSource:
                 enemy = slice(MAX_TEAM, NUM_HEROES) if side == 0 else slice(0, MAX_TEAM)
                 unit[sel, enemy] = scripted[sel, enemy]
         self.batch.step(unit, check=False)
-        self.observer.compute(self.batch)
+        self.observer.compute(self.batch, self.observed)
         shaped = shaped_rewards(
             self.batch.comp, self.weights, self.config.team_sizes, self.team_spirit, self.zero_sum
         )
@@ -339,7 +349,7 @@ class ArenaSource:
                                int(self.ep_length[a]), self.team)
                 )  # fmt: skip
             self._start(finished)
-            self.observer.compute(self.batch)
+            self.observer.compute(self.batch, self.observed)
             if self.push:
                 self.phi = self.potential()
             starts[np.isin(self.agent_arena, finished)] = 1.0
@@ -386,7 +396,8 @@ class ArenaSource:
         self.opponents = list(meta["opponents"])
         self.rng.bit_generator.state = meta["rng"]
         self.team_spirit = float(meta["team_spirit"])
-        self.observer.compute(self.batch)
+        self._observe_policy_opponents(np.arange(self.num_arenas))
+        self.observer.compute(self.batch, self.observed)
 
 
 def _tensor(a: np.ndarray) -> torch.Tensor:
@@ -447,7 +458,6 @@ def _play_batch(a: Side, b: Side, seed: int, seat: np.ndarray, sizes, arena: dic
     config = ArenaConfig(team_sizes=sizes, **arena)  # a is team 0 when the sizes differ
     batch = ArenaBatch(k, config, seed=seed)
     observer = Observer(k, config.map_size)
-    observer.compute(batch)
     roles = batch.roles
     sides = [(a, seat, sizes[0]), (b, 1 - seat, sizes[1])]  # player, its team per arena, size
     scripted = {}
@@ -461,6 +471,11 @@ def _play_batch(a: Side, b: Side, seed: int, seat: np.ndarray, sizes, arena: dic
         heroes = team[arenas] * MAX_TEAM + idx
         state = player.initial_state(len(arenas)) if isinstance(player, Actor) else None
         layout.append((arenas, heroes, roles[team[arenas], idx], state))
+    observed = np.zeros((k, NUM_HEROES), dtype=np.uint8)  # the heroes policies play
+    for (player, _, _), (arenas, heroes, _, _) in zip(sides, layout, strict=True):
+        if isinstance(player, Actor):
+            observed[arenas, heroes] = 1
+    observer.compute(batch, observed)
     starts_first = True
     while not batch.done.all():
         slot = np.zeros((k, NUM_HEROES, 3), dtype=np.int64)
@@ -482,6 +497,6 @@ def _play_batch(a: Side, b: Side, seed: int, seat: np.ndarray, sizes, arena: dic
                     rows = slice(t * MAX_TEAM, (t + 1) * MAX_TEAM)
                     unit[sel, rows] = full[sel, rows]
         batch.step(unit, check=False)
-        observer.compute(batch)
+        observer.compute(batch, observed)
         starts_first = False
     return batch.winner

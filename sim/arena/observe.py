@@ -216,27 +216,24 @@ def observe(
     matk: np.ndarray,
     mabl: np.ndarray,
     tvis: np.ndarray,
+    wanted: np.ndarray,
 ) -> None:
-    """Fill every hero's observation of every arena (arrays indexed [arena, hero, ...]).
+    """Fill the observations of the heroes ``wanted`` (num_arenas, NUM_HEROES) marks
+    (arrays indexed [arena, hero, ...]; the rows of the others are left as they were).
 
-    ``tvis`` is (num_arenas, 2, size, size) uint8: the cells each team sees (filled here,
-    also what renders the fog)."""
+    ``tvis`` is (num_arenas, 2, size, size) uint8: the cells each team sees (also what
+    renders the fog), filled for the teams with a hero wanted in that arena."""
     size = terrain.shape[0]
     memory = params[P_MEMORY] == 1
-    ent[:] = 0.0
-    emask[:] = 0
-    slot_unit[:] = -1
-    grid[:] = 0.0
-    glob[:] = 0.0
-    mmove[:] = 0
-    matk[:] = 0
-    mabl[:] = 0
     dist = np.empty(CREEPS_PER_TEAM, dtype=np.int64)
     order = np.empty(CREEPS_PER_TEAM, dtype=np.int64)
     for n in range(ui.shape[0]):
         tick = gi[n, G_TICK]
         for team in range(2):
-            team_visible_cells(ui, gi, n, team, terrain, bush, params, tvis[n, team])
+            for i in range(MAX_TEAM):
+                if wanted[n, team * MAX_TEAM + i] != 0:  # a team nobody observes: skip
+                    team_visible_cells(ui, gi, n, team, terrain, bush, params, tvis[n, team])
+                    break
         next_wave = _next_wave(tick, params)
         max_struct = np.zeros(2, dtype=np.float64)
         alive = np.zeros(2, dtype=np.int64)
@@ -247,6 +244,17 @@ def observe(
             for i in range(MAX_TEAM):
                 alive[team] += ui[n, team * MAX_TEAM + i, F_ALIVE]
         for h in range(NUM_HEROES):
+            if wanted[n, h] == 0:
+                continue
+            # Only the rows filled here are cleared: a scripted team's heroes cost nothing.
+            ent[n, h] = 0.0
+            emask[n, h] = 0
+            slot_unit[n, h] = -1
+            grid[n, h] = 0.0
+            glob[n, h] = 0.0
+            mmove[n, h] = 0
+            matk[n, h] = 0
+            mabl[n, h] = 0
             if ui[n, h, F_EXISTS] == 0:
                 continue
             team = ui[n, h, F_TEAM]
@@ -365,14 +373,23 @@ class Observer:
         self.attack_mask = np.zeros((n, h, NUM_SLOTS + 1), dtype=np.int8)
         self.ability_mask = np.zeros((n, h, NUM_SLOTS + 1), dtype=np.int8)
         self.team_cells = np.zeros((n, 2, map_size, map_size), dtype=np.uint8)
+        self._all = np.ones((n, h), dtype=np.uint8)
 
-    def compute(self, batch) -> None:
-        """Observe every hero of ``batch`` (an :class:`~sim.arena.batch.ArenaBatch`)."""
+    def compute(self, batch, heroes: np.ndarray | None = None) -> None:
+        """Observe the heroes of ``batch`` (an :class:`~sim.arena.batch.ArenaBatch`):
+        all of them, or those ``heroes`` marks ((num_arenas, NUM_HEROES), nonzero =
+        observe). The rows of the others, and ``team_cells`` of a team with no hero
+        observed in an arena, keep stale values: a scripted team costs nothing."""
+        if heroes is None:
+            heroes = self._all
+        elif heroes.shape != self._all.shape:
+            raise ValueError(f"heroes must have shape {self._all.shape}, got {heroes.shape}")
         m = batch.map
         observe(
             batch.ui, batch.gi, batch.vis, batch.mem, m.terrain, m.bush_id, batch.params,
             self.entities, self.entity_mask, self.slot_unit, self.grid, self.globals,
             self.move_mask, self.attack_mask, self.ability_mask, self.team_cells,
+            np.ascontiguousarray(heroes, dtype=np.uint8),
         )  # fmt: skip
 
     def to_unit_actions(self, slot_actions: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ def tiny_config(tmp_path, **overrides) -> AlphaZeroConfig:
         max_iterations=4,
         eval_every_minutes=0,
         threads=1,
+        workers=0,
         run_dir=str(tmp_path / "run"),
     )
     values.update(overrides)

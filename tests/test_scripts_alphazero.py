@@ -15,7 +15,7 @@ TINY = [
     "--blocks", "1", "--channels", "8", "--parallel-games", "4",
     "--steps-per-iteration", "12", "--search.simulations", "8",
     "--search.fast-simulations", "4", "--min-replay", "8", "--batch-size", "8",
-    "--replay-size", "200", "--threads", "1",
+    "--replay-size", "200", "--threads", "1", "--workers", "0",
 ]  # fmt: skip
 
 

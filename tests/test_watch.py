@@ -201,6 +201,7 @@ def az_run(tmp_path_factory) -> Path:
         max_iterations=1,
         eval_every_minutes=0,
         threads=1,
+        workers=0,
         search=SearchConfig(simulations=8, fast_simulations=4),
         min_replay=8,
         batch_size=8,

@@ -1,7 +1,9 @@
 """The configuration of an AlphaZero run: one dataclass, parsed by tyro, saved in checkpoints.
 
 The defaults are the ones that train Connect Four on two CPU cores (a small tower, a
-modest search budget with playout-cap randomization, a replay window of recent games).
+modest search budget with playout-cap randomization, a replay window of recent games,
+two self-play processes beside a one-thread learner that samples each position about
+ten times; see docs/BENCHMARKS.md "Learning Connect Four from scratch").
 """
 
 from __future__ import annotations
@@ -56,9 +58,10 @@ class AlphaZeroConfig:
     """games played concurrently per self-play worker (their leaves share one forward)."""
     steps_per_iteration: int = 16
     """moves each concurrent game makes between two training phases."""
-    workers: int = 0
+    workers: int = 2
     """self-play workers (each holds parallel_games games, its search and a copy of the
-    network); 0 plays in the training process."""
+    network; they play while the learner trains); 0 plays in the training process, one
+    phase after the other (the only mode that resumes bit for bit)."""
     backend: Literal["serial", "process", "ray"] = "process"
     """where the workers run: "process" (spawned processes), "ray" (Ray actors: a local
     instance, or the cluster at ray_address) or "serial" (in the training process, one
@@ -77,7 +80,7 @@ class AlphaZeroConfig:
     """positions gathered before training starts."""
     batch_size: int = 256
     """positions per training step."""
-    sample_reuse: float = 4.0
+    sample_reuse: float = 10.0
     """training steps are paced so that each new position is sampled this often on average."""
     lr: float = 2e-3
     """AdamW learning rate."""
@@ -104,8 +107,8 @@ class AlphaZeroConfig:
     """time between checkpoints (also written at the end and on Ctrl-C)."""
     seed: int = 0
     """seed of everything random in the run."""
-    threads: int = 2
-    """torch threads of the training process."""
+    threads: int = 1
+    """torch threads of the training process (with workers 0 it plays too: give it 2)."""
     run_dir: str = ""
     """where checkpoints, logs and videos go (default runs/alphazero-<game>-<timestamp>)."""
     positions_dir: str = "../shared/data/connect4"

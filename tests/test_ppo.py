@@ -266,6 +266,28 @@ def board_config(tmp_path, **overrides) -> PPOConfig:
     return PPOConfig(**values)
 
 
+def test_connect4_policy_meets_alphazero_in_the_round_robin(tmp_path, capsys):
+    import json
+
+    from agents.alphazero.config import AlphaZeroConfig
+    from agents.alphazero.train import Trainer as AZTrainer
+    from agents.ppo.cli import EvalArgs, evaluate_ppo
+
+    ppo = Trainer(board_config(tmp_path, total_steps=8 * 16))
+    ppo.run()
+    az = AZTrainer(AlphaZeroConfig(blocks=1, channels=8, workers=0), run_dir=tmp_path / "az")
+    az.save()
+    args = EvalArgs(checkpoints=[str(ppo.run_dir)], bots=["greedy"], alphazero=[str(az.run_dir)],
+                    az_simulations=8, games=2, threads=1, json=True)  # fmt: skip
+    assert evaluate_ppo(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    pairs = {frozenset((m["player"], m["opponent"])) for m in out["matches"]}
+    assert frozenset(("checkpoint", "alphazero(8)-az")) in pairs
+    assert frozenset(("greedy", "alphazero(8)-az")) in pairs
+    with pytest.raises(ValueError, match="need a board game"):
+        evaluate_ppo(EvalArgs(bots=["easy", "medium"], alphazero=[str(az.run_dir)]))
+
+
 def test_connect4_selfplay_and_resume(tmp_path):
     whole = Trainer(board_config(tmp_path / "a"))
     whole.run()

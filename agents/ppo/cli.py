@@ -87,6 +87,10 @@ class EvalArgs:
     bots: list[str] = field(default_factory=list)
     """scripted players in the round-robin, the frozen reference pool (default: random
     easy medium hard on FogArena, random greedy on a board game)"""
+    alphazero: list[str] = field(default_factory=list)
+    """AlphaZero checkpoints (or run folders) of the same board game to add as players"""
+    az_simulations: int = 64
+    """simulations per move of the AlphaZero players"""
     games: int = 40
     """seeded games per pair (sides alternate)"""
     team_size: int = 5
@@ -133,7 +137,9 @@ def evaluate_ppo(args: EvalArgs) -> int:
     for bot in bots:
         if bot not in known:
             raise ValueError(f"unknown bot {bot!r}; bots are {list(known)}")
-    if len(args.checkpoints) + len(bots) < 2:
+    if args.alphazero and not board:
+        raise ValueError("--alphazero players need a board game (PPO checkpoints of one)")
+    if len(args.checkpoints) + len(bots) + len(args.alphazero) < 2:
         raise ValueError("a round-robin needs at least two players (checkpoints and bots)")
     expected = board_spec(game) if board else arena_spec()
     players: dict[str, object] = {}
@@ -148,6 +154,20 @@ def evaluate_ppo(args: EvalArgs) -> int:
             check_team_size(spec, args.team_size)
             gen = torch.Generator().manual_seed(args.seed + i)
             players[name] = Actor(net, name, greedy=args.greedy, generator=gen)
+    if args.alphazero:
+        from agents.alphazero import checkpoint as az_ckpt
+        from agents.alphazero.evaluation import OPENING_PLIES
+        from agents.alphazero.player import AlphaZeroPlayer
+
+        for path in args.alphazero:
+            az_path = az_ckpt.resolve(path)
+            net, config, _ = az_ckpt.load_network(az_path, game=game.name)
+            label = az_path.parent.name if az_path.name == az_ckpt.CHECKPOINT else az_path.stem
+            name = f"alphazero({args.az_simulations})-{label}"
+            players[name] = AlphaZeroPlayer(
+                game, net, args.az_simulations, c_puct=config.search.c_puct,
+                fpu=config.search.fpu, name=name, opening_plies=OPENING_PLIES,
+            )  # fmt: skip
     arena = dict(time_limit=args.time_limit, map_size=args.map_size, fog=args.fog)
     results = []
 

@@ -9,7 +9,7 @@ Examples, from the repository root:
     python scripts/evaluate.py CHECKPOINT --games 40 --rollouts 1000    # vs the baselines
     python scripts/evaluate.py ppo runs/ppo-fogarena-<stamp>/networks/*.safetensors \
         --bots medium hard --games 400                                  # a rating table
-    python scripts/evaluate.py ppo runs/ppo-board-connect4-<stamp> --bots greedy \
+    python scripts/evaluate.py ppo runs/ppo-board:connect4-<stamp> --bots greedy \
         --alphazero runs/alphazero-connect4-<stamp> --games 40         # PPO vs AlphaZero
 
 A move is a mistake when its exact outcome (win/draw/loss, from our solver) is worse

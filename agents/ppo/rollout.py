@@ -108,6 +108,7 @@ def pick_opponent(
     """
     if not c.selfplay or rng.random() < c.scripted_fraction:
         levels = c.scripted_pool
+        # Drawn under the curriculum too: the random stream stays that of plain runs.
         opponent = str(levels[int(rng.integers(len(levels)))])
     else:
         snap = pool.sample(rng, role=c.league_role)

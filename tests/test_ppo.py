@@ -493,3 +493,29 @@ def test_mirrored_observations_make_the_two_sides_alike():
         slot[0, team1] = mirror_moves(moves, team1)
         batch.step(observer.to_unit_actions(slot), check=False)
         observer.compute(batch)
+
+
+@pytest.mark.parametrize("env", ["board:connect4", "fogarena"])
+def test_games_outlive_their_opponent_snapshot(tmp_path, env):
+    """A game against a snapshot the pool evicts mid-game is played out (the source
+    holds the opponent), and a checkpoint taken meanwhile resumes exactly."""
+    if env == "fogarena":
+        make = lambda d, **o: selfplay_config(  # noqa: E731
+            d, pool_size=2, latest_fraction=0.0, scripted_fraction=0.0, num_steps=4,
+            total_steps=10**6, gru=False, **o)  # fmt: skip
+    else:
+        make = lambda d, **o: board_config(  # noqa: E731
+            d, pool_size=2, latest_fraction=0.0, scripted_fraction=0.0, num_steps=2,
+            total_steps=10**6, **o)  # fmt: skip
+    whole = Trainer(make(tmp_path / "a", max_updates=8))
+    whole.run()
+    assert whole.update == 8 and len(whole.pool) == 2
+    first = Trainer(make(tmp_path / "b", max_updates=3))
+    first.run()
+    playing = {o for s in first.sources for o in s.opponents if o.startswith("policy:")}
+    assert any(int(o.split(":")[1]) not in first.pool for o in playing)  # evicted, still playing
+    second = Trainer.resume(first.run_dir, max_updates=8)
+    second.run()
+    for (k, a), b in zip(whole.net.state_dict().items(), second.net.state_dict().values(),
+                         strict=True):  # fmt: skip
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)

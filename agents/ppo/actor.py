@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,3 +73,34 @@ class Actor:
             values=value.numpy(),
             state=state,
         )
+
+
+POLICY = "policy:"  # an opponent played by a policy: "policy:<key>" (a pool id, "latest")
+
+
+class HeldPolicies:
+    """The policies that play the games in progress, looked up once when a game starts
+    and held until no game uses them: a snapshot the pool evicts mid-game still plays
+    its games out. ``policy_fn(key)`` looks a policy up."""
+
+    def __init__(self, policy_fn: Callable[[str], Actor] | None) -> None:
+        self.policy_fn = policy_fn
+        self.actors: dict[str, Actor] = {}
+
+    def hold(self, opponent: str) -> None:
+        """Look ``opponent``'s policy up, if a policy plays it and none is held yet."""
+        if not opponent.startswith(POLICY):
+            return
+        key = opponent[len(POLICY) :]
+        if key not in self.actors:
+            if self.policy_fn is None:
+                raise ValueError(f"opponent {opponent!r} needs a policy_fn")
+            self.actors[key] = self.policy_fn(key)
+
+    def release(self, opponents: list[str]) -> None:
+        """Let go of the policies none of ``opponents`` (the games' current) needs."""
+        keep = {o[len(POLICY) :] for o in opponents if o.startswith(POLICY)}
+        self.actors = {k: v for k, v in self.actors.items() if k in keep}
+
+    def __getitem__(self, opponent: str) -> Actor:
+        return self.actors[opponent[len(POLICY) :]]

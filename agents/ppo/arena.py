@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from agents.ppo.actor import Actor
+from agents.ppo.actor import POLICY, Actor, HeldPolicies
 from agents.ppo.network import PolicySpec
 from envs.arena.raw import DEFAULT_REWARD_WEIGHTS, NVEC, shaped_rewards
 from sim.arena import ArenaBatch, ArenaConfig, Observer, ScriptedTeams
@@ -193,7 +193,7 @@ class ArenaSource:
         self.num_agents = self.num_arenas * self.team
         self.alternate = bool(alternate_sides) and team_size == other
         self.opponent_fn = opponent_fn
-        self.policy_fn = policy_fn
+        self.held = HeldPolicies(policy_fn)
         self.weights = reward_weight_vector(reward_weights)
         self.zero_sum = bool(zero_sum)
         self.team_spirit = 0.3
@@ -238,18 +238,25 @@ class ArenaSource:
             teams.reseed(arenas)
         for a in arenas:
             opp = self.opponent_fn(self.rng)
-            if opp not in LEVELS and not opp.startswith("policy:"):
+            if opp not in LEVELS and not opp.startswith(POLICY):
                 raise ValueError(f"opponent {opp!r} is neither a level {LEVELS} nor 'policy:KEY'")
+            self.held.hold(opp)
             self.opponents[a] = opp
+        self._release()
         self._observe_policy_opponents(arenas)
         self.opp_starts[np.isin(self.opp_arena, arenas)] = 1.0
         self.ep_return[arenas] = 0.0
         self.ep_length[arenas] = 0
 
+    def _release(self) -> None:
+        """Let go of the policies (and their memories) no match plays any more."""
+        self.held.release(self.opponents)
+        self.opp_state = {k: v for k, v in self.opp_state.items() if k in self.opponents}
+
     def _observe_policy_opponents(self, arenas: np.ndarray) -> None:
         """Observe the opponent heroes of ``arenas`` where a policy plays them."""
         rows = np.flatnonzero(np.isin(self.opp_arena, arenas))
-        policy = [self.opponents[a].startswith("policy:") for a in self.opp_arena[rows]]
+        policy = [self.opponents[a].startswith(POLICY) for a in self.opp_arena[rows]]
         self.observed[self.opp_arena[rows], self.opp_hero[rows]] = policy
 
     def reset(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -296,9 +303,9 @@ class ArenaSource:
         )
         opponents = np.array(self.opponents)
         # Policy opponents, grouped by policy so each acts in one forward.
-        for key in sorted({o for o in self.opponents if o.startswith("policy:")}):
+        for key in sorted({o for o in self.opponents if o.startswith(POLICY)}):
             rows = np.flatnonzero(opponents[self.opp_arena] == key)
-            actor = self.policy_fn(key[len("policy:") :])
+            actor = self.held[key]
             heroes = self.opp_hero[rows]
             obs = hero_obs(
                 self.observer, self.opp_arena[rows], heroes, self.opp_role[rows], self.mirror
@@ -394,6 +401,9 @@ class ArenaSource:
         else:
             self.phi = self.potential()
         self.opponents = list(meta["opponents"])
+        self.held.release([])
+        for opp in self.opponents:
+            self.held.hold(opp)
         self.rng.bit_generator.state = meta["rng"]
         self.team_spirit = float(meta["team_spirit"])
         self._observe_policy_opponents(np.arange(self.num_arenas))

@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from agents.ppo.actor import Actor
+from agents.ppo.actor import POLICY, Actor, HeldPolicies
 from agents.ppo.arena import EpisodeEnd
 from agents.ppo.network import PolicySpec
 from envs.board.opponents import OPPONENTS, make_opponent
@@ -67,7 +67,7 @@ class BoardSource:
         self.game = game
         self.num_agents = int(num_games)
         self.opponent_fn = opponent_fn
-        self.policy_fn = policy_fn
+        self.held = HeldPolicies(policy_fn)
         self.rng = np.random.default_rng(seed)
         self.states = [game.initial_state() for _ in range(num_games)]
         self.seats = np.zeros(num_games, dtype=np.int64)
@@ -82,8 +82,9 @@ class BoardSource:
         self.games_started += 1
         self.lengths[i] = 0
         opp = self.opponent_fn(self.rng)
-        if not opp.startswith("policy:") and opp not in OPPONENTS:
+        if not opp.startswith(POLICY) and opp not in OPPONENTS:
             raise ValueError(f"opponent {opp!r} is neither 'policy:KEY' nor {sorted(OPPONENTS)}")
+        self.held.hold(opp)
         self.opponents[i] = opp
 
     def _reply(self, games: list[int]) -> None:
@@ -98,8 +99,8 @@ class BoardSource:
                 return
             for key in sorted({self.opponents[i] for i in waiting}):
                 rows = [i for i in waiting if self.opponents[i] == key]
-                if key.startswith("policy:"):
-                    actor = self.policy_fn(key[len("policy:") :])
+                if key.startswith(POLICY):
+                    actor = self.held[key]
                     obs = board_obs(g, [self.states[i] for i in rows])
                     n = len(rows)
                     st = actor.step(obs, actor.initial_state(n), np.ones(n, np.float32))
@@ -117,6 +118,7 @@ class BoardSource:
     def reset(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         for i in range(self.num_agents):
             self._start(i)
+        self.held.release(self.opponents)
         self._reply(list(range(self.num_agents)))
         return self.observe(), np.ones(self.num_agents, dtype=np.float32)
 
@@ -140,6 +142,7 @@ class BoardSource:
                 self._start(i)
                 starts[i] = 1.0
                 restarted.append(i)
+        self.held.release(self.opponents)
         self._reply(restarted)
         return self.observe(), rewards, starts, ends
 
@@ -165,6 +168,9 @@ class BoardSource:
         self.seats[...] = tensors[f"{prefix}/seats"].numpy()
         self.lengths[...] = tensors[f"{prefix}/lengths"].numpy()
         self.opponents = list(meta["opponents"])
+        self.held.release([])
+        for opp in self.opponents:
+            self.held.hold(opp)
         self.rng.bit_generator.state = meta["rng"]
         self.games_started = int(meta["games_started"])
 

@@ -38,7 +38,7 @@ from agents.checkpoint import (
     save_checkpoint,
 )
 from agents.ppo import checkpoint as ckpt
-from agents.ppo.actor import Actor
+from agents.ppo.actor import POLICY, Actor
 from agents.ppo.arena import ArenaSource, EpisodeEnd, play_games
 from agents.ppo.board import BoardSource, PPOBoardPlayer
 from agents.ppo.config import PPOConfig
@@ -100,6 +100,8 @@ class Trainer:
         self.rng = np.random.default_rng(c.seed)
         self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr)
         self._cache: OrderedDict[int, Actor] = OrderedDict()
+        # Weights of snapshots gone from the pool whose games a checkpoint caught mid-play.
+        self._retired: dict[int, dict[str, torch.Tensor]] = {}
         self.sources, self.spec, game = build_sources(c, self._pick_opponent, self._policy, c.seed)
         if game is not None:
             self.game = game
@@ -169,13 +171,26 @@ class Trainer:
         if sid in self._cache:
             self._cache.move_to_end(sid)
             return self._cache[sid]
+        weights = self.pool[sid].weights if sid in self.pool else self._retired.get(sid)
+        if weights is None:
+            self.pool[sid]  # raises, naming the pool's ids
         net = copy.deepcopy(self.net)  # not build_policy: that would draw from torch's RNG
-        net.load_state_dict(self.pool[sid].weights)
+        net.load_state_dict(weights)
         actor = Actor(net.eval(), f"snapshot-{sid}")
         self._cache[sid] = actor
         while len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
         return actor
+
+    def _held_outside_pool(self) -> dict[int, Actor]:
+        """The snapshots that games in progress still play but the pool has dropped."""
+        held = [s.held.actors for s in self.sources if isinstance(s, ArenaSource | BoardSource)]
+        return {
+            int(key): actor
+            for actors in held
+            for key, actor in actors.items()
+            if key != "latest" and int(key) not in self.pool
+        }
 
     def add_snapshot(self) -> None:
         weights = {k: v.detach().clone() for k, v in self.net.state_dict().items()}
@@ -257,7 +272,7 @@ class Trainer:
         metrics = ppo_update(self.net, self.optimizer, rollouts, settings, self.anchor)
         t2 = time.perf_counter()
         for end in ends:
-            if end.opponent.startswith("policy:") and end.opponent != "policy:latest":
+            if end.opponent.startswith(POLICY) and end.opponent != "policy:latest":
                 self.pool.report(int(end.opponent.split(":")[1]), end.score, c.league_role)
             self.episodes.setdefault(end.opponent if ":" not in end.opponent or
                                      end.opponent == "policy:latest" else "policy:past", []
@@ -432,6 +447,9 @@ class Trainer:
         rng_tensors, rng_meta = rng_state(self.rng)
         tensors.update(optim_tensors, **rng_tensors)
         tensors.update(self.pool.weights("pool"))
+        retired = self._held_outside_pool()
+        for sid, actor in retired.items():
+            tensors.update(module_tensors(f"retired/{sid}", actor.net))
         sources = []
         for i, source in enumerate(self.sources):
             obs, starts, state = self.current[i]
@@ -451,6 +469,7 @@ class Trainer:
             "optimizer": optim_meta,
             "rng": rng_meta,
             "pool": self.pool.to_dict(),
+            "retired": sorted(retired),
             "ratings": self.ratings.to_dict() if self.ratings else None,
             "history": self.history,
             "episodes": {k: v[-100:] for k, v in self.episodes.items()},
@@ -480,6 +499,11 @@ class Trainer:
         restore_rng(tensors, meta["rng"], trainer.rng)
         trainer.pool = SnapshotPool.from_dict(meta["pool"], tensors, "pool")
         trainer._cache.clear()
+        for sid in meta.get("retired", []):
+            head = f"retired/{sid}/"
+            trainer._retired[sid] = {
+                k[len(head) :]: v for k, v in tensors.items() if k.startswith(head)
+            }
         if meta.get("ratings"):
             trainer.ratings = RatingTable.from_dict(meta["ratings"])
         trainer.history = meta["history"]

@@ -56,6 +56,21 @@ def test_selfplay_samples_are_consistent(tmp_path):
     assert 0 < stats.evaluations <= stats.moves * (16 + 1)
 
 
+def test_value_targets_mix_the_outcome_with_the_root_value(tmp_path):
+    """value_q_weight w: target = (1 - w) * outcome + w * the search's root value."""
+    search = SearchConfig(simulations=16, full_search_prob=1.0)
+    targets = {}
+    for w in (0.0, 0.5, 1.0):
+        worker = SelfPlayWorker(tiny_config(tmp_path, search=search, value_q_weight=w), seed=3)
+        samples, stats = worker.play(30)
+        assert stats.games > 0
+        targets[w] = samples.value.astype(np.float64)
+    z, q = targets[0.0], targets[1.0]  # same games: the weight changes no move
+    assert set(np.unique(z)) <= {-1.0, 0.0, 1.0} and np.abs(q).max() <= 1.0
+    assert not np.array_equal(z, q)
+    np.testing.assert_allclose(targets[0.5], (z + q) / 2, atol=1e-6)
+
+
 def test_selfplay_is_deterministic(tmp_path):
     config = tiny_config(tmp_path)
     runs = [SelfPlayWorker(config, seed=5).play(12)[0] for _ in range(2)]

@@ -570,3 +570,28 @@ def test_gumbel_wins_and_blocks_on_a_small_budget():
         legal = g.legal_mask(g.from_moves(moves))
         assert result.policy[b][~legal].sum() == 0
         assert np.argmax(result.policy[b]) == g.str_to_action(answer), moves
+
+
+def test_greedy_choice_skips_the_most_visited_move_once_it_is_proven_lost():
+    """The search may pour visits into a move before proving it lost; at temperature 0
+    the most visited of the other moves is played."""
+    g = make_game("tictactoe")
+    s = g.from_moves("c1 b2 c3")  # O must block c2; every other move loses
+    a1 = g.str_to_action("a1")
+
+    def fond_of_a1(obs, legal):  # a prior that wants a1 and a value that likes it
+        priors = np.where(legal, 0.01, 0.0).astype(np.float32)
+        priors[:, a1] = np.where(legal[:, a1], 10.0, 0.0)
+        return priors, np.zeros(len(obs), np.float32)
+
+    m = mcts_for(g, capacity=300)
+    m.reset(s[None])
+    for _ in range(50):  # one simulation at a time, until a1 is proven lost
+        m.search(fond_of_a1, 1)
+        if m.proven()[0, a1] == -1:
+            break
+    visits, proven = m.result().visits[0], m.proven()[0]
+    assert proven[a1] == -1 and visits[a1] == visits.max() > 0
+    others = np.where(g.legal_mask(s) & (proven != -1), visits, -1)
+    chosen = m.select_actions(temperature=0.0)[0]
+    assert chosen != a1 and others[chosen] == others.max() >= 0

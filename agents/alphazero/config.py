@@ -80,6 +80,10 @@ class AlphaZeroConfig:
     """positions gathered before training starts."""
     batch_size: int = 256
     """positions per training step."""
+    value_q_weight: float = 0.0
+    """share of the search's root value in each position's value target, the rest the
+    game's outcome (Oracle's Connect Four study averaged the two; a root the solver
+    proved has its exact value); 0 trains on outcomes alone."""
     sample_reuse: float = 10.0
     """training steps are paced so that each new position is sampled this often on average."""
     lr: float = 2e-3
@@ -158,6 +162,7 @@ class AlphaZeroConfig:
             (self.replay_size >= self.batch_size, "replay_size must be >= batch_size"),
             (self.min_replay <= self.replay_size, "min_replay must be <= replay_size"),
             (self.sample_reuse > 0, "sample_reuse must be > 0"),
+            (0.0 <= self.value_q_weight <= 1.0, "value_q_weight must be in [0, 1]"),
             (self.blocks >= 0 and self.channels >= 1, "blocks >= 0 and channels >= 1"),
             (self.threads >= 1, "threads must be >= 1"),
         ]

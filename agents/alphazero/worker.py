@@ -103,7 +103,10 @@ class SelfPlayWorker:
         self.rng = np.random.default_rng(seed + 1)
         batch = config.parallel_games
         self.states = np.stack([self.game.initial_state() for _ in range(batch)])
-        self.records: list[list[tuple[np.ndarray, np.ndarray, int]]] = [[] for _ in range(batch)]
+        # per game: (planes, policy target, player to move, root value) of each full search
+        self.records: list[list[tuple[np.ndarray, np.ndarray, int, float]]] = [
+            [] for _ in range(batch)
+        ]
         self.evaluations = 0
 
     # ---- network ---------------------------------------------------------------------
@@ -138,12 +141,13 @@ class SelfPlayWorker:
                 result = self.mcts.search_gumbel(
                     self.evaluate, sims, s.leaves_per_step, max_considered=s.gumbel_considered
                 )
-                actions, targets = result.actions, result.policy
+                actions, targets, roots = result.actions, result.policy, result.values
             else:
                 # KataGo: only full searches explore with root noise.
                 self.mcts.dirichlet_fraction = s.dirichlet_fraction if full else 0.0
                 self.mcts.search(self.evaluate, sims, s.leaves_per_step)
                 targets = self.mcts.policy(1.0)
+                roots = self.mcts.result().values
                 actions = self._choose(self.mcts)
             stats.moves += len(actions)
             for b, action in enumerate(actions):
@@ -154,6 +158,7 @@ class SelfPlayWorker:
                             self.game.observation(state),
                             targets[b].astype(np.float32),
                             int(state[H_TO_PLAY]),
+                            float(roots[b]),
                         )
                     )
                     stats.positions += 1
@@ -187,12 +192,20 @@ class SelfPlayWorker:
         samples = Samples(
             np.array([r[0] for r in records], dtype=np.float32).reshape(-1, *shape),
             np.array([r[1] for r in records], dtype=np.float32).reshape(-1, num_actions),
-            np.array([returns[r[2]] for r in records], dtype=np.float32),
+            self._value_targets(returns, records),
         )
         self.records[b] = []
         self.states[b] = self.game.initial_state()
         self.mcts.set_root(b, self.states[b])
         return samples
+
+    def _value_targets(self, returns: np.ndarray, records: list) -> np.ndarray:
+        """float32[n]: the outcome for each position's mover, mixed with its search's
+        root value by ``value_q_weight``."""
+        z = np.array([returns[r[2]] for r in records], dtype=np.float64)
+        q = np.array([r[3] for r in records], dtype=np.float64)
+        w = self.config.value_q_weight
+        return ((1.0 - w) * z + w * q).astype(np.float32)
 
     # ---- checkpointing ----------------------------------------------------------------
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
@@ -209,6 +222,7 @@ class SelfPlayWorker:
                 np.array([r[1] for r in flat], dtype=np.float32).reshape(-1, num_actions)
             ),
             "worker/players": torch.tensor([r[2] for r in flat], dtype=torch.int64),
+            "worker/roots": torch.tensor([r[3] for r in flat], dtype=torch.float64),
         }
         meta = {
             "lengths": lengths,
@@ -229,10 +243,14 @@ class SelfPlayWorker:
         self.states = states.copy()
         obs, policy = tensors["worker/obs"].numpy(), tensors["worker/policy"].numpy()
         players = tensors["worker/players"].numpy()
+        # checkpoints from before root values were kept have none (only z was used then)
+        roots = tensors.get("worker/roots", torch.zeros(len(players), dtype=torch.float64))
+        roots = roots.numpy()
         at = 0
         for b, n in enumerate(meta["lengths"]):
             self.records[b] = [
-                (obs[i].copy(), policy[i].copy(), int(players[i])) for i in range(at, at + n)
+                (obs[i].copy(), policy[i].copy(), int(players[i]), float(roots[i]))
+                for i in range(at, at + n)
             ]
             at += n
         self.rng.bit_generator.state = meta["rng"]

@@ -515,10 +515,10 @@ class BatchedMCTS:
         self, temperature: float = 0.0, rng: np.random.Generator | None = None
     ) -> np.ndarray:
         """int64[B]: a move per game: a proven win if there is one (the most visited),
-        else a draw from :meth:`policy` over the moves not proven lost (when any is
-        left); -1 for a finished game."""
+        else one drawn as :meth:`policy` draws, but over the moves not proven lost
+        (while any is left: the most visited move may be one the search proved lost
+        late); -1 for a finished game."""
         rng = self.rng if rng is None else rng
-        policy = self.policy(temperature)
         proven = self.proven()
         visits = self.result().visits
         actions = np.full(self.batch, -1, dtype=np.int64)
@@ -530,8 +530,15 @@ class BatchedMCTS:
             if wins.any():
                 actions[b] = int(np.argmax(np.where(wins, visits[b], -1.0)))
                 continue
-            p = policy[b] * (proven[b] != -1)
-            if p.sum() <= 0:
-                p = policy[b] if policy[b].sum() > 0 else legal.astype(np.float64)
+            allowed = legal & (proven[b] != -1)
+            if not allowed.any():
+                allowed = legal
+            v = np.where(allowed, visits[b], 0.0)
+            if v.max() <= 0:  # nothing visited: any allowed move
+                p = allowed.astype(np.float64)
+            elif temperature <= 0:
+                p = (v == v.max()).astype(np.float64)
+            else:
+                p = (v / v.max()) ** (1.0 / temperature)
             actions[b] = int(rng.choice(self.num_actions, p=p / p.sum()))
         return actions

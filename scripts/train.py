@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
     )
     if isinstance(args, DQNArgs):
-        return train_dqn(args)
+        return train_dqn(args, given_flags(argv))
     # ---- perception (perception/cli.py handles its own errors) ----
     if isinstance(args, PerceptionArgs):
         return train_perception(args, given_flags(argv))

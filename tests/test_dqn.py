@@ -128,6 +128,9 @@ def test_bad_settings_and_checkpoints(tmp_path, capsys):
     assert train_dqn(DQNArgs(resume=str(path), progress=False)) == 2
 
 
+needs_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+
+
 @pytest.mark.parametrize(
     ("arch", "shape", "dueling", "double", "weighted"),
     [
@@ -136,8 +139,12 @@ def test_bad_settings_and_checkpoints(tmp_path, capsys):
         ("nature", (4, 84, 84), True, False, False),
     ],
 )
-def test_hand_written_step_matches_autograd(arch, shape, dueling, double, weighted):
-    """The Learner's forward, backward, clipping and Adam equal the autograd version."""
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=needs_cuda)])
+def test_hand_written_step_matches_autograd(
+    arch, shape, dueling, double, weighted, device, monkeypatch
+):
+    """The Learner's forward, backward, clipping and Adam equal the autograd version
+    (on a GPU too, where there is one)."""
     import copy
 
     import torch.nn.functional as F
@@ -145,9 +152,12 @@ def test_hand_written_step_matches_autograd(arch, shape, dueling, double, weight
     from agents.dqn.learner import Learner
 
     torch.manual_seed(0)
+    if device == "cuda":  # full fp32 on both sides: TF32 would differ between the two
+        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+        monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     scale = 255.0 if arch == "nature" else 1.0
     high = 256 if arch == "nature" else 2
-    q = QNetwork(shape, 6, arch, dueling, scale)
+    q = QNetwork(shape, 6, arch, dueling, scale).to(device)
     target = copy.deepcopy(q).requires_grad_(False)
     with torch.no_grad():
         for p in target.parameters():
@@ -164,6 +174,10 @@ def test_hand_written_step_matches_autograd(arch, shape, dueling, double, weight
         returns = torch.randn(8, generator=g)
         discounts = torch.rand(8, generator=g)
         weights = torch.rand(8, generator=g) if weighted else None
+        obs, nxt, actions, returns, discounts = (
+            t.to(device) for t in (obs, nxt, actions, returns, discounts)
+        )
+        weights = weights.to(device) if weighted else None
         with torch.no_grad():
             td = learner.step(obs, actions, returns, discounts, nxt, weights)
         # The autograd reference, as the Trainer computed it before.
@@ -185,3 +199,21 @@ def test_hand_written_step_matches_autograd(arch, shape, dueling, double, weight
         torch.testing.assert_close(learner.loss(), loss.detach(), rtol=1e-5, atol=1e-6)
         for (name, a), b in zip(q.named_parameters(), ref_q.parameters(), strict=True):
             torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
+
+
+def test_resume_moves_to_a_device_only_when_it_is_typed(monkeypatch):
+    """A run trained on a GPU can go on on a CPU: --device typed with --resume wins,
+    the saved device stays otherwise."""
+    from agents.dqn import train
+
+    seen = []
+
+    def fake_resume(path, **overrides):
+        seen.append(overrides)
+        raise CheckpointError("stop here")
+
+    monkeypatch.setattr(train.Trainer, "resume", staticmethod(fake_resume))
+    args = DQNArgs(resume="somewhere", device="cpu")
+    assert train_dqn(args, given={"resume", "device"}) == 2
+    assert train_dqn(args, given={"resume"}) == 2
+    assert seen[0]["device"] == "cpu" and "device" not in seen[1]

@@ -39,20 +39,24 @@ class DQNArgs(DQNConfig):
     resume: str | None = None
     """continue the run saved in this checkpoint or run folder; it keeps its saved config
     except --total-steps, --minutes, the evaluation and checkpoint settings,
-    --save-replay, --threads and --progress given here (their defaults otherwise)"""
+    --save-replay, --threads and --progress given here (their defaults otherwise), and
+    --device when typed (a run trained on a GPU can go on on a CPU, or back)"""
     json: bool = False
     """print the final summary as one JSON object on stdout"""
 
 
-def train_dqn(args: DQNArgs) -> int:
+def train_dqn(args: DQNArgs, given: set[str] | None = None) -> int:
     """Run (or resume) the DQN run of ``args``; 0 on success, 130 when interrupted,
-    2 on a bad setting or checkpoint."""
+    2 on a bad setting or checkpoint. A resumed run moves to ``--device`` when it was
+    typed (``given``: the fields typed on the command line), else keeps its own."""
     from agents.dqn.train import Trainer
 
     try:
         if args.resume is not None:
             overrides = {name: getattr(args, name) for name in RESUME_OVERRIDES}
             overrides = {k: v for k, v in overrides.items() if v is not None}
+            if given is not None and "device" in given:  # a GPU run can go on on a CPU
+                overrides["device"] = args.device
             trainer = Trainer.resume(args.resume, **overrides)
             print(f"dqn: resuming {trainer.run_dir} at step {trainer.step}")
         else:

@@ -192,6 +192,8 @@ class Learner:
         self._last = (qa, y, weights)
         # d mean(huber(qa - y) * w) / d qa, by the kernel autograd would run.
         if weights is None:
+            if self._one.device != qa.device:  # the grad_output must sit with qa (a GPU)
+                self._one = torch.ones((), device=qa.device)
             g = _huber_backward(self._one, qa, y, 1, 1.0)  # reduction "mean"
         else:
             g = _huber_backward(weights * (1.0 / len(qa)), qa, y, 0, 1.0)  # "none"

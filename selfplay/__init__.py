@@ -29,7 +29,13 @@ from selfplay.match import (
     play_match,
     wilson_interval,
 )
-from selfplay.mistakes import MistakeReport, count_mistakes, mistake_rate, read_positions
+from selfplay.mistakes import (
+    MistakeReport,
+    count_mistakes,
+    make_positions,
+    mistake_rate,
+    read_positions,
+)
 from selfplay.player import (
     BuiltinPlayer,
     FunctionPlayer,
@@ -80,6 +86,7 @@ __all__ = [
     "is_batched",
     "make_backend",
     "match_result",
+    "make_positions",
     "mistake_rate",
     "play_game",
     "play_games_lockstep",

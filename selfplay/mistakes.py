@@ -209,3 +209,62 @@ def mistake_rate(
             reset_player(player)
             actions.append(player.act(pos.state.copy(), generator))
     return count_mistakes(positions, actions, player=player.name, path=os.fspath(positions_file))
+
+
+# ---- making position files --------------------------------------------------------------
+def plies_left(plies: int, score: int) -> int:
+    """Plies still to be played under perfect play from a position after ``plies`` plies
+    whose exact score for the side to move is ``score`` (Pons' convention)."""
+    if score == 0:
+        return 42 - plies
+    stones = 22 - abs(score)  # the winner's stones when the game ends
+    mover_first = plies % 2 == 0
+    winner_first = mover_first if score > 0 else not mover_first
+    return (2 * stones - 1 if winner_first else 2 * stones) - plies
+
+
+def make_positions(
+    count: int,
+    plies: tuple[int, int] = (15, 28),
+    max_left: int = 14,
+    seed: int = 0,
+    exclude: Sequence[str] = (),
+) -> list[str]:
+    """``count`` lines ``MOVES SCORE`` in Pons' format: positions reached by uniformly
+    random play after ``plies[0]..plies[1]`` plies, that perfect play ends within
+    ``max_left`` more plies, with no immediate win for the side to move, none twice and
+    none in ``exclude`` (the defaults draw sets like Pons' middle-game ``Test_L2_R1``).
+    Scores are exact (our solver). Deterministic in ``seed``."""
+    from sim.board.connect4_solver import solve
+
+    lo, hi = plies
+    if count < 1 or not 0 <= lo <= hi <= 41 or max_left < 1:
+        raise ValueError(
+            f"make_positions: need count >= 1, 0 <= plies[0] <= plies[1] <= 41 and "
+            f"max_left >= 1; got {count}, {plies}, {max_left}"
+        )
+    game = make_game("connect4")
+    rng = np.random.default_rng(seed)
+    seen = set(exclude)
+    out: list[str] = []
+    tries = 0
+    while len(out) < count:
+        tries += 1
+        if tries > 1000 * count:
+            raise ValueError(f"make_positions: found only {len(out)} of {count} positions")
+        n = int(rng.integers(lo, hi + 1))
+        state, moves = game.initial_state(), ""
+        for _ in range(n):
+            column = int(rng.choice(np.flatnonzero(game.legal_mask(state))))
+            game.rules.play(state, column)
+            moves += str(column + 1)
+            if game.is_terminal(state):
+                break
+        if game.is_terminal(state) or moves in seen:
+            continue
+        score = solve(moves)
+        if score == (43 - n) // 2 or plies_left(n, score) > max_left:
+            continue  # an immediate win, or too long a game
+        seen.add(moves)
+        out.append(f"{moves} {score}")
+    return out

@@ -86,3 +86,13 @@ def test_bad_input_is_one_clear_line(trained, script, args, message):
     done = run(script, *(a.format(run=trained) for a in args))
     assert done.returncode == 2, (done.stdout, done.stderr)
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_make_positions_writes_a_file_the_evaluator_reads(tmp_path):
+    out = tmp_path / "sets" / "val"
+    done = run("make_positions.py", "--out", str(out), "--count", "5", "--seed", "1")
+    assert done.returncode == 0, done.stderr
+    assert str(out) in done.stdout and len(out.read_text().splitlines()) == 5
+    done = run("make_positions.py", "--out", str(out), "--exclude", str(tmp_path / "nope"))
+    assert done.returncode == 2 and "not found" in done.stderr
+    assert run("make_positions.py", "--help").returncode == 0

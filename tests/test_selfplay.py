@@ -17,17 +17,20 @@ from selfplay import (
     RatingTable,
     SerialBackend,
     count_mistakes,
+    make_positions,
     mistake_rate,
     play_game,
     play_match,
     read_positions,
     wilson_interval,
 )
+from selfplay.mistakes import plies_left
 from sim.board import make_game
 from sim.board.connect4_solver import solve
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "connect4"
 L3 = DATA / "Test_L3_R1"
+L2 = DATA / "Test_L2_R1"
 needs_data = pytest.mark.skipif(not L3.is_file(), reason=f"shared data absent: {L3} not found")
 
 TICTACTOE = make_game("tictactoe")
@@ -272,3 +275,29 @@ def test_position_file_errors(tmp_path):
     full = int(np.flatnonzero(~CONNECT4.legal_mask(positions[0].state))[0])
     with pytest.raises(ValueError, match="line 1: 'p' chose full column"):
         count_mistakes(positions, [full], player="p")
+
+
+@needs_data
+def test_pons_middle_game_set_fits_plies_left():
+    """Under perfect play Test_L2_R1 positions end within 14 plies (a draw or a
+    last-stone win after 28), Test_L3_R1 ones within 13; and some take that long."""
+    for path, most in ((L2, 14), (L3, 13)):
+        left = [plies_left(len(p.moves), p.score) for p in read_positions(path)]
+        assert min(left) >= 1 and max(left) == most, path.name
+
+
+def test_made_positions_are_exact_and_like_pons_middle_game(tmp_path):
+    lines = make_positions(40, seed=3, exclude=["4"])
+    assert lines == make_positions(40, seed=3, exclude=["4"])  # deterministic
+    moves = [line.split()[0] for line in lines]
+    assert len(set(moves)) == 40
+    for line in lines[:10]:
+        m, score = line.split()
+        n, score = len(m), int(score)
+        assert 15 <= n <= 28 and score == solve(m)
+        assert score != (43 - n) // 2 and plies_left(n, score) <= 14
+    path = tmp_path / "val"
+    path.write_text("\n".join(lines) + "\n")
+    assert len(read_positions(path)) == 40  # the reader takes them
+    with pytest.raises(ValueError, match="max_left"):
+        make_positions(5, max_left=0)

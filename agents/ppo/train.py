@@ -171,9 +171,10 @@ class Trainer:
         if sid in self._cache:
             self._cache.move_to_end(sid)
             return self._cache[sid]
-        weights = self.pool[sid].weights if sid in self.pool else self._retired.get(sid)
-        if weights is None:
-            self.pool[sid]  # raises, naming the pool's ids
+        if sid not in self.pool and sid in self._retired:
+            weights = self._retired[sid]
+        else:
+            weights = self.pool[sid].weights  # a KeyError naming the pool's ids if absent
         net = copy.deepcopy(self.net)  # not build_policy: that would draw from torch's RNG
         net.load_state_dict(weights)
         actor = Actor(net.eval(), f"snapshot-{sid}")

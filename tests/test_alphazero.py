@@ -41,8 +41,8 @@ def tiny_config(tmp_path, **overrides) -> AlphaZeroConfig:
 
 
 def test_selfplay_samples_are_consistent(tmp_path):
-    config = tiny_config(tmp_path, search=SearchConfig(simulations=16, full_search_prob=1.0))
-    worker = SelfPlayWorker(config, seed=3)
+    search = SearchConfig(simulations=16, full_search_prob=1.0)
+    worker = SelfPlayWorker(tiny_config(tmp_path, search=search, value_q_weight=0.0), seed=3)
     samples, stats = worker.play(30)  # long enough for Connect Four games to finish
     game = worker.game
     assert stats.games > 0 and len(samples) > 0

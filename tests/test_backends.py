@@ -195,7 +195,7 @@ def check_consistent(samples, stats) -> None:
     # positions of finished games only: those of unfinished ones stay with their worker
     assert len(samples.obs) == len(samples.policy) == len(samples.value) <= stats.positions
     np.testing.assert_allclose(samples.policy.sum(axis=1), 1.0, rtol=1e-5)
-    assert set(np.unique(samples.value)) <= {-1.0, 0.0, 1.0}
+    assert np.abs(samples.value).max(initial=0.0) <= 1.0  # outcomes mixed with root values
 
 
 @pytest.mark.parametrize("backend", ["process", "ray"])

@@ -80,10 +80,10 @@ class AlphaZeroConfig:
     """positions gathered before training starts."""
     batch_size: int = 256
     """positions per training step."""
-    value_q_weight: float = 0.0
+    value_q_weight: float = 0.5
     """share of the search's root value in each position's value target, the rest the
     game's outcome (Oracle's Connect Four study averaged the two; a root the solver
-    proved has its exact value); 0 trains on outcomes alone."""
+    proved has its exact value); 0 trains on outcomes alone (docs/BENCHMARKS.md compares)."""
     sample_reuse: float = 10.0
     """training steps are paced so that each new position is sampled this often on average."""
     lr: float = 2e-3

@@ -139,7 +139,10 @@ class EngineProcess:
         self.lines: queue.Queue = queue.Queue()
         self.stderr: deque[str] = deque(maxlen=20)
         threading.Thread(target=self._pump, args=(self.proc.stdout, True), daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.proc.stderr, False), daemon=True).start()
+        self._stderr_pump = threading.Thread(
+            target=self._pump, args=(self.proc.stderr, False), daemon=True
+        )
+        self._stderr_pump.start()
 
     def _pump(self, stream, stdout: bool) -> None:
         try:
@@ -162,6 +165,8 @@ class EngineProcess:
             code = self.proc.wait(timeout=1.0)
         except subprocess.TimeoutExpired:
             code = None
+        if code is not None:  # the process is gone: let its last stderr lines arrive
+            self._stderr_pump.join(timeout=1.0)
         tail = " | ".join(self.stderr)
         return EngineCrashed(
             self.name,

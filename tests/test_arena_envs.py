@@ -255,6 +255,8 @@ def test_replay_roundtrip_render_and_malformed_files(tmp_path):
 def test_a_tampered_replay_is_reported_as_diverged(tmp_path):
     env = fogarena_v0.parallel_env(team_size=1, time_limit=30)
     env.reset(seed=2)
+    for i, a in enumerate(env.agents):  # seeded: the same match every run
+        env.action_space(a).seed(i)
     rng = np.random.default_rng(0)
     while env.agents:
         env.step({a: env.action_space(a).sample() for a in env.agents})
@@ -262,7 +264,8 @@ def test_a_tampered_replay_is_reported_as_diverged(tmp_path):
     config, seed, actions, final_hash = load_replay(path)
     assert play_replay(path, display=False)["hash_ok"] is True
     tampered = actions.copy()
-    tampered[5:, 0, 0] = rng.integers(1, 9, len(tampered) - 5)  # other moves from tick 5
+    # every hero moves otherwise from tick 5 (one hero's new moves could leave no trace)
+    tampered[5:, :, 0] = rng.integers(1, 9, tampered[5:, :, 0].shape)
     bad = save_replay(tmp_path / "bad.npz", config, seed, tampered, final_hash)
     with pytest.raises(ReplayError, match="diverged"):
         play_replay(bad, display=False)

@@ -87,20 +87,16 @@ class HeldPolicies:
         self.policy_fn = policy_fn
         self.actors: dict[str, Actor] = {}
 
-    def hold(self, opponent: str) -> None:
-        """Look ``opponent``'s policy up, if a policy plays it and none is held yet."""
-        if not opponent.startswith(POLICY):
-            return
-        key = opponent[len(POLICY) :]
-        if key not in self.actors:
-            if self.policy_fn is None:
-                raise ValueError(f"opponent {opponent!r} needs a policy_fn")
-            self.actors[key] = self.policy_fn(key)
-
-    def release(self, opponents: list[str]) -> None:
-        """Let go of the policies none of ``opponents`` (the games' current) needs."""
-        keep = {o[len(POLICY) :] for o in opponents if o.startswith(POLICY)}
-        self.actors = {k: v for k, v in self.actors.items() if k in keep}
+    def keep(self, opponents: list[str]) -> None:
+        """Hold the policies of ``opponents`` (the games' current ones), looking up those
+        not held yet, and let go of the others."""
+        keys = [o[len(POLICY) :] for o in opponents if o.startswith(POLICY)]
+        for key in keys:
+            if key not in self.actors:
+                if self.policy_fn is None:
+                    raise ValueError(f"opponent 'policy:{key}' needs a policy_fn")
+                self.actors[key] = self.policy_fn(key)
+        self.actors = {k: v for k, v in self.actors.items() if k in set(keys)}
 
     def __getitem__(self, opponent: str) -> Actor:
         return self.actors[opponent[len(POLICY) :]]

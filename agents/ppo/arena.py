@@ -240,17 +240,16 @@ class ArenaSource:
             opp = self.opponent_fn(self.rng)
             if opp not in LEVELS and not opp.startswith(POLICY):
                 raise ValueError(f"opponent {opp!r} is neither a level {LEVELS} nor 'policy:KEY'")
-            self.held.hold(opp)
             self.opponents[a] = opp
-        self._release()
+        self._hold_opponents()
         self._observe_policy_opponents(arenas)
         self.opp_starts[np.isin(self.opp_arena, arenas)] = 1.0
         self.ep_return[arenas] = 0.0
         self.ep_length[arenas] = 0
 
-    def _release(self) -> None:
-        """Let go of the policies (and their memories) no match plays any more."""
-        self.held.release(self.opponents)
+    def _hold_opponents(self) -> None:
+        """Hold the policies the matches play; let go of the others (and their memories)."""
+        self.held.keep(self.opponents)
         self.opp_state = {k: v for k, v in self.opp_state.items() if k in self.opponents}
 
     def _observe_policy_opponents(self, arenas: np.ndarray) -> None:
@@ -401,9 +400,7 @@ class ArenaSource:
         else:
             self.phi = self.potential()
         self.opponents = list(meta["opponents"])
-        self.held.release([])
-        for opp in self.opponents:
-            self.held.hold(opp)
+        self._hold_opponents()
         self.rng.bit_generator.state = meta["rng"]
         self.team_spirit = float(meta["team_spirit"])
         self._observe_policy_opponents(np.arange(self.num_arenas))

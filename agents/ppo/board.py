@@ -84,7 +84,6 @@ class BoardSource:
         opp = self.opponent_fn(self.rng)
         if not opp.startswith(POLICY) and opp not in OPPONENTS:
             raise ValueError(f"opponent {opp!r} is neither 'policy:KEY' nor {sorted(OPPONENTS)}")
-        self.held.hold(opp)
         self.opponents[i] = opp
 
     def _reply(self, games: list[int]) -> None:
@@ -118,7 +117,7 @@ class BoardSource:
     def reset(self) -> tuple[dict[str, np.ndarray], np.ndarray]:
         for i in range(self.num_agents):
             self._start(i)
-        self.held.release(self.opponents)
+        self.held.keep(self.opponents)
         self._reply(list(range(self.num_agents)))
         return self.observe(), np.ones(self.num_agents, dtype=np.float32)
 
@@ -142,7 +141,7 @@ class BoardSource:
                 self._start(i)
                 starts[i] = 1.0
                 restarted.append(i)
-        self.held.release(self.opponents)
+        self.held.keep(self.opponents)
         self._reply(restarted)
         return self.observe(), rewards, starts, ends
 
@@ -168,9 +167,7 @@ class BoardSource:
         self.seats[...] = tensors[f"{prefix}/seats"].numpy()
         self.lengths[...] = tensors[f"{prefix}/lengths"].numpy()
         self.opponents = list(meta["opponents"])
-        self.held.release([])
-        for opp in self.opponents:
-            self.held.hold(opp)
+        self.held.keep(self.opponents)
         self.rng.bit_generator.state = meta["rng"]
         self.games_started = int(meta["games_started"])
 

@@ -144,6 +144,19 @@ def rollout_search(
     )
 
 
+def _visit_policy(visits: np.ndarray, temperature: float) -> np.ndarray:
+    """float64[A]: ``visits`` raised to ``1 / temperature`` and normalized (uniform over
+    the most visited at temperature 0); all zeros when nothing was visited."""
+    out = np.zeros(len(visits))
+    if visits.max() <= 0:
+        return out
+    if temperature <= 0:
+        out[visits == visits.max()] = 1.0
+    else:
+        out = (visits / visits.max()) ** (1.0 / temperature)
+    return out / out.sum()
+
+
 class SearchResult(NamedTuple):
     """What :meth:`BatchedMCTS.search` returns."""
 
@@ -498,18 +511,7 @@ class BatchedMCTS:
         temperature 0, uniform over the most visited actions. All zeros for a game with
         no visits (finished)."""
         visits = self.result().visits
-        out = np.zeros_like(visits)
-        for b in range(self.batch):
-            v = visits[b]
-            if v.max() <= 0:
-                continue
-            if temperature <= 0:
-                out[b] = v == v.max()
-            else:
-                scaled = (v / v.max()) ** (1.0 / temperature)
-                out[b] = scaled
-            out[b] /= out[b].sum()
-        return out
+        return np.stack([_visit_policy(v, temperature) for v in visits])
 
     def select_actions(
         self, temperature: float = 0.0, rng: np.random.Generator | None = None
@@ -533,12 +535,8 @@ class BatchedMCTS:
             allowed = legal & (proven[b] != -1)
             if not allowed.any():
                 allowed = legal
-            v = np.where(allowed, visits[b], 0.0)
-            if v.max() <= 0:  # nothing visited: any allowed move
+            p = _visit_policy(np.where(allowed, visits[b], 0.0), temperature)
+            if p.sum() <= 0:  # nothing visited: any allowed move
                 p = allowed.astype(np.float64)
-            elif temperature <= 0:
-                p = (v == v.max()).astype(np.float64)
-            else:
-                p = (v / v.max()) ** (1.0 / temperature)
             actions[b] = int(rng.choice(self.num_actions, p=p / p.sum()))
         return actions

@@ -282,7 +282,7 @@ def test_connect4_policy_meets_alphazero_in_the_round_robin(tmp_path, capsys):
     assert evaluate_ppo(args) == 0
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     pairs = {frozenset((m["player"], m["opponent"])) for m in out["matches"]}
-    assert frozenset(("checkpoint", "alphazero(8)-az")) in pairs
+    assert frozenset(("run", "alphazero(8)-az")) in pairs
     assert frozenset(("greedy", "alphazero(8)-az")) in pairs
     with pytest.raises(ValueError, match="need a board game"):
         evaluate_ppo(EvalArgs(bots=["easy", "medium"], alphazero=[str(az.run_dir)]))

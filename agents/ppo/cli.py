@@ -145,7 +145,9 @@ def evaluate_ppo(args: EvalArgs) -> int:
     players: dict[str, object] = {}
     for i, path in enumerate(args.checkpoints):
         net, spec, _ = ckpt.load_policy(path, expected=expected)
-        name = Path(ckpt.resolve(path)).stem
+        resolved = Path(ckpt.resolve(path))
+        # a run folder's checkpoint is named by its run, as the AlphaZero players are
+        name = resolved.parent.name if resolved.name == ckpt.CHECKPOINT else resolved.stem
         if name in players or name in bots:
             name = f"{name}#{i}"
         if board:

@@ -4,12 +4,14 @@ Agent-steps per second (one agent-step = one hero acting for one tick) of whole 
 iterations (rollout plus update) on ``simarena/FogArena-v0``, a learner team against
 the scripted ``easy`` team, with matching settings on every side: the same env copies,
 rollout length, epochs, minibatch size, learning rate, gamma, lambda, clip and
-coefficients, one torch thread. Sides, alternated A B C A B C in one process after a
-warm-up (Numba kernels from the cache, compile time out):
+coefficients, the same torch threads (``--threads``: 1, or 2 for both cores). Sides,
+alternated A B C A B C in one process after a warm-up (Numba kernels from the cache,
+compile time out):
 
 * ``sb3``: SB3 ``PPO("MultiInputPolicy")`` on a ``DummyVecEnv`` of the Gymnasium env
   (its MLP over the flattened observation, no action masks: the env makes a masked
-  part a no-op);
+  part a no-op); ``sb3_subproc``: the same on a ``SubprocVecEnv`` (one process per env
+  copy: SB3's way to step envs on several cores);
 * ``ours_gym``: our PPO on the same Gymnasium env objects (entity encoder, masks);
 * ``ours_batched``: our PPO on the same game through the batched Numba core
   (``--env fogarena``), which is how it trains FogArena.
@@ -20,6 +22,7 @@ idle::
     python scripts/bench_ppo.py              # full run (a few minutes)
     python scripts/bench_ppo.py --quick      # under a minute
     python scripts/bench_ppo.py --json       # one JSON object on stdout
+    python scripts/bench_ppo.py --threads 2 --sides sb3 sb3_subproc ours_batched  # 2 cores
 """
 
 from __future__ import annotations
@@ -54,7 +57,9 @@ class Config(BenchConfig):
     updates: int = 2
     """PPO iterations per timed repeat."""
     sides: tuple[str, ...] = ("sb3", "ours_gym", "ours_batched")
-    """which sides to time."""
+    """which sides to time: sb3, sb3_subproc, ours_gym, ours_batched."""
+    threads: int = 1
+    """torch threads of every side (2: both cores of this machine)."""
 
 
 def _settings(cfg: Config) -> dict:
@@ -72,7 +77,7 @@ class Ours:
             num_envs=cfg.num_envs, num_steps=cfg.num_steps, lr=s["lr"], gamma=s["gamma"],
             gae_lambda=s["gae_lambda"], clip_coef=s["clip"], ent_coef=s["ent"],
             vf_coef=s["vf"], update_epochs=s["epochs"], num_minibatches=s["minibatches"],
-            max_grad_norm=s["grad"], anneal_lr=False, threads=1, eval_every_minutes=0,
+            max_grad_norm=s["grad"], anneal_lr=False, threads=cfg.threads, eval_every_minutes=0,
             run_dir=tmp, minutes=1e6,
         )  # fmt: skip
         if batched:
@@ -91,24 +96,27 @@ class Ours:
 
 
 class SB3:
-    def __init__(self, cfg: Config) -> None:
+    def __init__(self, cfg: Config, subproc: bool = False) -> None:
         import gymnasium
         import torch
         from stable_baselines3 import PPO
-        from stable_baselines3.common.vec_env import DummyVecEnv
+        from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv
 
-        import envs  # noqa: F401
-
-        torch.set_num_threads(1)
+        torch.set_num_threads(cfg.threads)
         s = _settings(cfg)
         n = cfg.num_envs
 
         def make(i):
-            return lambda: gymnasium.make(
-                "simarena/FogArena-v0", team_size=cfg.team_size, opponent="easy"
-            )
+            def env():
+                import envs  # noqa: F401  (registers our ids, in SubprocVecEnv's workers too)
 
-        venv = DummyVecEnv([make(i) for i in range(n)])
+                return gymnasium.make(
+                    "simarena/FogArena-v0", team_size=cfg.team_size, opponent="easy"
+                )
+
+            return env
+
+        venv = (SubprocVecEnv if subproc else DummyVecEnv)([make(i) for i in range(n)])
         venv.seed(0)
         self.team = cfg.team_size
         self.model = PPO(
@@ -128,13 +136,17 @@ class SB3:
 def bench_throughput(cfg: Config) -> dict:
     import torch
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(cfg.threads)
     tmp = tempfile.mkdtemp(prefix="bench_ppo_")
     makers = {
         "sb3": lambda: SB3(cfg),
+        "sb3_subproc": lambda: SB3(cfg, subproc=True),
         "ours_gym": lambda: Ours(cfg, False, f"{tmp}/gym"),
         "ours_batched": lambda: Ours(cfg, True, f"{tmp}/batched"),
     }
+    unknown = sorted(set(cfg.sides) - set(makers))
+    if unknown:
+        raise SystemExit(f"unknown side(s) {unknown}; choose from {list(makers)}")
     sides = {name: makers[name]() for name in cfg.sides}
     for side in sides.values():  # warm-up: kernels, allocations, first update
         side.run(1)
@@ -148,16 +160,19 @@ def bench_throughput(cfg: Config) -> dict:
             rates[name].append(steps / (time.perf_counter() - t))
             log(cfg, f"repeat {r}: {name:>13} {rates[name][-1]:>10,.0f} agent-steps/s")
     out = {name: summary(v) for name, v in rates.items()}
-    if "sb3" in rates:
+    peers = [name for name in rates if name.startswith("sb3")]
+    if peers:
+        # against SB3's faster vector env in each repeat: the peer at its best
+        best = [max(rates[p][r] for p in peers) for r in range(repeats)]
         for name in rates:
-            if name != "sb3":
-                ratios = [a / b for a, b in zip(rates[name], rates["sb3"], strict=True)]
+            if name not in peers:
+                ratios = [a / b for a, b in zip(rates[name], best, strict=True)]
                 out[f"ratio_{name}_vs_sb3"] = summary(ratios)
                 log(cfg, f"{name} / sb3: {statistics.median(ratios):.2f}x")
     out["settings"] = {
         "env": "simarena/FogArena-v0", "opponent": "easy", "team_size": cfg.team_size,
         "num_envs": cfg.num_envs, "num_steps": cfg.num_steps, "updates_per_repeat": updates,
-        **_settings(cfg), "torch_threads": 1,
+        **_settings(cfg), "torch_threads": cfg.threads,
     }  # fmt: skip
     return out
 
@@ -168,7 +183,7 @@ def main(cfg: Config) -> dict:
     import torch
 
     versions = {"torch": torch.__version__, "stable_baselines3": stable_baselines3.__version__}
-    return run_sections(cfg, {"throughput": bench_throughput}, threads=1, **versions)
+    return run_sections(cfg, {"throughput": bench_throughput}, threads=cfg.threads, **versions)
 
 
 if __name__ == "__main__":

@@ -288,6 +288,25 @@ def test_connect4_policy_meets_alphazero_in_the_round_robin(tmp_path, capsys):
         evaluate_ppo(EvalArgs(bots=["easy", "medium"], alphazero=[str(az.run_dir)]))
 
 
+def test_gauntlet_plays_only_the_first_checkpoints_pairs(tmp_path, capsys):
+    import json
+
+    from agents.ppo.cli import EvalArgs, evaluate_ppo
+
+    ppo = Trainer(board_config(tmp_path, total_steps=8 * 16))
+    ppo.run()
+    run = str(ppo.run_dir)
+    args = EvalArgs(checkpoints=[run, run], bots=["random", "greedy"], games=2, threads=1,
+                    gauntlet=True, json=True)  # fmt: skip
+    assert evaluate_ppo(args) == 0
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    pairs = {frozenset((m["player"], m["opponent"])) for m in out["matches"]}
+    played = {p for p in pairs if p != frozenset(("random", "greedy"))}  # the calibration
+    assert played == {frozenset(("run", other)) for other in ("run#1", "random", "greedy")}
+    with pytest.raises(ValueError, match="--gauntlet needs a checkpoint"):
+        evaluate_ppo(EvalArgs(bots=["easy", "medium"], gauntlet=True))
+
+
 def test_connect4_selfplay_and_resume(tmp_path):
     whole = Trainer(board_config(tmp_path / "a"))
     whole.run()

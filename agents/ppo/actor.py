@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from agents.ppo.distributions import MaskedMultiCategorical, split_mask
+from agents.ppo.distributions import MaskedMultiCategorical
 from agents.ppo.network import ActorCritic
 
 
@@ -17,9 +17,7 @@ def to_tensors(obs: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
 
 
 def distribution(net: ActorCritic, logits: list[torch.Tensor], obs: dict) -> MaskedMultiCategorical:
-    mask = obs.get("action_mask")
-    masks = split_mask(mask, net.spec.nvec) if mask is not None else None
-    return MaskedMultiCategorical(logits, masks)
+    return MaskedMultiCategorical(logits, obs.get("action_mask"))
 
 
 @dataclass

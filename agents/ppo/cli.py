@@ -105,6 +105,10 @@ class EvalArgs:
     """policies take their most probable action instead of sampling"""
     calibrate: bool = True
     """rate the bots against each other first, then freeze them (the reference scale)"""
+    gauntlet: bool = False
+    """the first checkpoint plays every other player and the others do not play each
+    other (cutechess's gauntlet): whether one policy beats each earlier checkpoint, at a
+    fraction of the round-robin's games"""
     seed: int = 0
     """seed of the matches"""
     threads: int = 2
@@ -141,6 +145,8 @@ def evaluate_ppo(args: EvalArgs) -> int:
         raise ValueError("--alphazero players need a board game (PPO checkpoints of one)")
     if len(args.checkpoints) + len(bots) + len(args.alphazero) < 2:
         raise ValueError("a round-robin needs at least two players (checkpoints and bots)")
+    if args.gauntlet and not args.checkpoints:
+        raise ValueError("--gauntlet needs a checkpoint (the first one plays all the others)")
     expected = board_spec(game) if board else arena_spec()
     players: dict[str, object] = {}
     for i, path in enumerate(args.checkpoints):
@@ -192,6 +198,8 @@ def evaluate_ppo(args: EvalArgs) -> int:
     names = list(players)
     for a, b in itertools.combinations(names, 2):
         if a in bots and b in bots:
+            continue
+        if args.gauntlet and a != names[0]:
             continue
         result = play(a, b)
         table.record_match(result)

@@ -6,24 +6,28 @@ probability is exactly 0: they are never sampled and add nothing to the entropy.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
-from torch.nn import functional as F
 
 NEG = torch.finfo(torch.float32).min
 
 
-def split_mask(mask: torch.Tensor, nvec: Sequence[int]) -> list[torch.Tensor]:
-    """A flat (N, sum(nvec)) mask as one bool (N, k) mask per part."""
-    return list(torch.split(mask.bool(), list(nvec), dim=-1))
+@functools.cache
+def _padded_positions(sizes: tuple[int, ...]) -> torch.Tensor:
+    """Where each entry of the parts laid end to end goes in the (parts * max k) layout."""
+    k = max(sizes)
+    return torch.cat([torch.arange(size) + i * k for i, size in enumerate(sizes)])
 
 
 class MaskedMultiCategorical:
     """Independent categoricals, one per action part, each with its own mask.
 
-    ``logits``: one (N, k_i) tensor per part; ``masks``: one bool (N, k_i) per part or
-    None (all allowed). A row whose mask allows nothing raises ValueError.
+    ``logits``: one (N, k_i) tensor per part; ``masks``: one bool (N, k_i) per part, or
+    the parts' masks laid end to end in one (N, sum k_i) tensor (an env's flat
+    ``action_mask``), or None (all allowed). A row whose mask allows nothing raises
+    ValueError.
 
     The parts are held padded to one (N, parts, max k) tensor (padding masked), so each
     step is one op over all parts rather than one per part: acting for a few dozen
@@ -32,28 +36,40 @@ class MaskedMultiCategorical:
     """
 
     def __init__(
-        self, logits: Sequence[torch.Tensor], masks: Sequence[torch.Tensor] | None = None
+        self,
+        logits: Sequence[torch.Tensor],
+        masks: Sequence[torch.Tensor] | torch.Tensor | None = None,
     ) -> None:
-        self.masks = list(masks) if masks is not None else [None] * len(logits)
-        if len(self.masks) != len(logits):
-            raise ValueError(f"{len(logits)} logit parts but {len(self.masks)} masks")
         self.sizes = [int(lg.shape[-1]) for lg in logits]
-        k = max(self.sizes)
-        padded, allowed = [], []
-        for lg, m, size in zip(logits, self.masks, self.sizes, strict=True):
-            lg = lg.float()
-            m = torch.ones_like(lg, dtype=torch.bool) if m is None else m.bool()
-            if size < k:
-                lg = F.pad(lg, (0, k - size), value=NEG)
-                m = F.pad(m, (0, k - size), value=False)
-            padded.append(lg)
-            allowed.append(m)
-        allow = torch.stack(allowed, dim=1)
+        n, parts, k = int(logits[0].shape[0]), len(self.sizes), max(self.sizes)
+        if isinstance(masks, torch.Tensor):
+            if masks.shape[-1] != sum(self.sizes):
+                raise ValueError(
+                    f"a flat mask of {masks.shape[-1]} entries for parts of {self.sizes} "
+                    f"({sum(self.sizes)} actions)"
+                )
+            flat_mask = masks.bool()
+        elif masks is not None:
+            if len(masks) != parts:
+                raise ValueError(f"{parts} logit parts but {len(masks)} masks")
+            flat_mask = torch.cat([m.bool() for m in masks], dim=-1)
+        else:
+            flat_mask = None
+        # One scatter into the padded layout instead of a pad and a stack per part.
+        where = _padded_positions(tuple(self.sizes))
+        flat = torch.cat([lg.float() for lg in logits], dim=-1)
+        padded = flat.new_full((n, parts * k), NEG).index_copy(1, where, flat)
+        allow = torch.zeros(n, parts * k, dtype=torch.bool)
+        if flat_mask is None:
+            allow[:, where] = True
+        else:
+            allow.index_copy_(1, where, flat_mask)
+        allow = allow.view(n, parts, k)
         ok = allow.any(dim=-1).all(dim=0)
         if not bool(ok.all()):
             part = int((~ok).nonzero()[0, 0])
             raise ValueError(f"action part {part}: a mask row allows no action")
-        self._logits = torch.stack(padded, dim=1).masked_fill(~allow, NEG)
+        self._logits = torch.where(allow, padded.view(n, parts, k), NEG)
         self._log_probs = torch.log_softmax(self._logits, dim=-1)
         self.logits = self._split(self._logits)  # masked logits
         self.log_probs = self._split(self._log_probs)
@@ -66,9 +82,9 @@ class MaskedMultiCategorical:
         """(N, parts) int64 actions (Gumbel-max, so a ``generator`` makes it reproducible)."""
         lp = self._log_probs
         u = torch.rand(lp.shape, generator=generator).clamp_(1e-20, 1.0)
-        gumbel = -torch.log(-torch.log(u))
-        score = torch.where(lp > NEG / 2, lp + gumbel, torch.full_like(lp, NEG))
-        return score.argmax(dim=-1)
+        # An allowed action's score is at least -log(k) - 3.8 (the Gumbel noise is at
+        # least -log(-log(1e-20))); a masked one's stays near NEG: it never wins.
+        return (lp - torch.log(-torch.log(u))).argmax(dim=-1)
 
     def mode(self) -> torch.Tensor:
         return self._log_probs.argmax(dim=-1)

@@ -8,6 +8,12 @@ learner beats snapshot ``i`` its quality falls by ``quality_lr / (N * p_i)`` (N 
 snapshots, ``p_i`` its sampling probability), so snapshots that no longer put up a
 fight are drawn less; a new snapshot enters with the highest quality in the pool.
 
+A quality score only ever falls, so a snapshot beaten early keeps a low score even when
+the learner drifts and starts losing to it again: self-play populations cycle.
+``main_sampling="pfsp"`` makes a main agent draw its past opponents the way AlphaStar's
+main agents did instead, by prioritized fictitious self-play on its current record
+against each (below), and the pool then drops the snapshot it beats most reliably.
+
 League roles (AlphaStar) are an option: snapshots carry a role, and
 :meth:`SnapshotPool.sample` takes the role of the player asking. A ``main`` agent
 samples as above; a ``main_exploiter`` plays the main agents' snapshots and a
@@ -38,6 +44,7 @@ from selfplay.match import GameRecord, MatchResult
 from selfplay.ratings import RatingTable
 
 ROLES = ("main", "main_exploiter", "league_exploiter")
+MAIN_SAMPLING = ("quality", "pfsp")
 LATEST = "latest"  # what sample() returns for "play the current policy"
 
 
@@ -61,9 +68,11 @@ class Snapshot:
     results: dict[str, list[float]] = field(default_factory=dict)
 
     def win_rate(self, role: str) -> float:
-        """How often ``role`` players beat this snapshot (0.5 before any game)."""
+        """How often ``role`` players beat this snapshot, counting one win and one loss
+        of prior (0.5 before any game): one game's result alone must not drive a PFSP
+        weight to 0 and freeze the estimate there."""
         score, games = self.results.get(role, (0.0, 0.0))
-        return score / games if games else 0.5
+        return (score + 1.0) / (games + 2.0)
 
     def info(self) -> dict[str, Any]:
         """JSON-ready description (without the weights)."""
@@ -86,10 +95,17 @@ class SnapshotPool:
         max_size: snapshots kept; past it the lowest-quality one goes (never the newest).
         latest_fraction: share of a main agent's games against the latest policy.
         quality_lr: step size of the quality update when a snapshot is beaten.
+        main_sampling: how a main agent draws past snapshots: ``"quality"`` (OpenAI
+            Five, ``softmax(quality)``) or ``"pfsp"`` (AlphaStar, ``(1 - p)^2``); with
+            ``"pfsp"`` the pool, when full, drops the snapshot main agents beat most.
     """
 
     def __init__(
-        self, max_size: int = 50, latest_fraction: float = 0.8, quality_lr: float = 0.01
+        self,
+        max_size: int = 50,
+        latest_fraction: float = 0.8,
+        quality_lr: float = 0.01,
+        main_sampling: str = "quality",
     ) -> None:
         if not isinstance(max_size, int) or max_size < 1:
             raise ValueError(f"max_size must be an int >= 1, got {max_size!r}")
@@ -97,6 +113,11 @@ class SnapshotPool:
             raise ValueError(f"latest_fraction must be in [0, 1], got {latest_fraction!r}")
         if not quality_lr >= 0:
             raise ValueError(f"quality_lr must be >= 0, got {quality_lr!r}")
+        if main_sampling not in MAIN_SAMPLING:
+            raise ValueError(
+                f"unknown main_sampling {main_sampling!r}; choose from {list(MAIN_SAMPLING)}"
+            )
+        self.main_sampling = main_sampling
         self.max_size = max_size
         self.latest_fraction = float(latest_fraction)
         self.quality_lr = float(quality_lr)
@@ -143,7 +164,10 @@ class SnapshotPool:
         self.snapshots[sid] = snap
         while len(self.snapshots) > self.max_size:
             old = [s for s in self.snapshots.values() if s.id != sid]
-            drop = min(old, key=lambda s: (s.quality, s.id))
+            if self.main_sampling == "pfsp":
+                drop = max(old, key=lambda s: (s.win_rate("main"), -s.id))
+            else:
+                drop = min(old, key=lambda s: (s.quality, s.id))
             del self.snapshots[drop.id]
         return snap
 
@@ -162,7 +186,7 @@ class SnapshotPool:
     def probabilities(self, role: str = "main") -> dict[int, float]:
         """Probability of each snapshot when a ``role`` player samples a past opponent."""
         _check_role(role)
-        if role == "main":
+        if role == "main" and self.main_sampling == "quality":
             snaps = list(self.snapshots.values())
             if not snaps:
                 return {}
@@ -171,7 +195,7 @@ class SnapshotPool:
         else:
             snaps = [
                 s for s in self.snapshots.values()
-                if role == "league_exploiter" or s.role == "main"
+                if role != "main_exploiter" or s.role == "main"
             ]  # fmt: skip
             if not snaps:
                 return {}
@@ -208,7 +232,7 @@ class SnapshotPool:
         rec = snap.results.setdefault(role, [0.0, 0.0])
         rec[0] += score
         rec[1] += 1
-        if role == "main" and score > 0:
+        if role == "main" and score > 0 and self.main_sampling == "quality":
             p = self.probabilities("main")[snapshot_id]
             snap.quality -= self.quality_lr * score / (len(self.snapshots) * p)
 
@@ -219,6 +243,7 @@ class SnapshotPool:
             "max_size": self.max_size,
             "latest_fraction": self.latest_fraction,
             "quality_lr": self.quality_lr,
+            "main_sampling": self.main_sampling,
             "next_id": self.next_id,
             "snapshots": [s.info() for s in self.snapshots.values()],
         }
@@ -237,7 +262,10 @@ class SnapshotPool:
     ) -> SnapshotPool:
         """The pool saved by :meth:`to_dict` and :meth:`weights`."""
         try:
-            pool = cls(data["max_size"], data["latest_fraction"], data["quality_lr"])
+            pool = cls(
+                data["max_size"], data["latest_fraction"], data["quality_lr"],
+                data.get("main_sampling", "quality"),  # absent before PFSP main agents
+            )  # fmt: skip
             pool.next_id = int(data["next_id"])
             for info in data["snapshots"]:
                 sid = int(info["id"])

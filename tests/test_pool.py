@@ -81,8 +81,33 @@ def test_league_roles():
     assert pool.latest().id == x.id and pool.latest("main").id == m.id
 
 
+def test_pfsp_main_agent_plays_what_it_loses_to_and_drops_what_it_beats():
+    pool = SnapshotPool(max_size=3, latest_fraction=0.0, main_sampling="pfsp")
+    a = pool.add(weights(0))
+    b = pool.add(weights(1))
+    assert a.win_rate("main") == 0.5  # no game yet: one win and one loss of prior
+    for _ in range(3):
+        pool.report(a.id, 1.0)  # a is beaten: (3 + 1) / (3 + 2) = 0.8
+        pool.report(b.id, 0.0)  # b wins: 1 / 5 = 0.2
+    assert a.win_rate("main") == pytest.approx(0.8)
+    assert a.quality == b.quality == 0.0  # PFSP leaves the quality scores alone
+    p = pool.probabilities()
+    want = np.array([0.2**2, 0.8**2]) + 1e-6
+    assert [p[a.id], p[b.id]] == pytest.approx(list(want / want.sum()))
+    rng = np.random.default_rng(0)
+    picks = [pool.sample(rng).id for _ in range(4000)]
+    assert abs(picks.count(b.id) / 4000 - p[b.id]) < 0.02
+    # the cycle OpenAI Five's rule cannot follow: the learner starts losing to a again
+    for _ in range(20):
+        pool.report(a.id, 0.0)  # 4 / 25
+    assert pool.probabilities()[a.id] > 0.5
+    c = pool.add(weights(2))
+    d = pool.add(weights(3))  # full: the one the learner beats most goes (c: 0.5 > b)
+    assert set(pool.snapshots) == {a.id, b.id, d.id} and c.id not in pool
+
+
 def test_pool_round_trip():
-    pool = SnapshotPool(max_size=5, latest_fraction=0.7, quality_lr=0.05)
+    pool = SnapshotPool(max_size=5, latest_fraction=0.7, quality_lr=0.05, main_sampling="pfsp")
     a = pool.add(weights(0), name="first", meta={"update": 3})
     pool.add(path="runs/x.safetensors", role="main_exploiter")
     pool.report(a.id, 0.5)
@@ -113,6 +138,8 @@ def test_bad_inputs():
         SnapshotPool(max_size=0)
     with pytest.raises(ValueError, match="latest_fraction"):
         SnapshotPool(latest_fraction=1.5)
+    with pytest.raises(ValueError, match="main_sampling"):
+        SnapshotPool(main_sampling="elo")
     data = pool.to_dict()
     with pytest.raises(ValueError, match="missing"):
         SnapshotPool.from_dict(data, {})

@@ -81,6 +81,11 @@ class PPOConfig:
     """share of self-play matches against the latest policy (OpenAI Five: 80%)."""
     quality_lr: float = 0.01
     """quality-score step when a past snapshot is beaten."""
+    main_sampling: str = "quality"
+    """how the main agent draws past snapshots: quality (OpenAI Five: softmax of quality
+    scores that only fall) or pfsp (AlphaStar: weight (1 - p)^2 on a snapshot it beats
+    with probability p, so it keeps playing the ones it loses to; a full pool then drops
+    the one it beats most)."""
     pool_size: int = 50
     """snapshots kept in the pool."""
     snapshot_every: int = 10
@@ -255,6 +260,10 @@ class PPOConfig:
             ),
             (0 <= self.scripted_fraction <= 1, "scripted_fraction must be in [0, 1]"),
             (0 <= self.latest_fraction <= 1, "latest_fraction must be in [0, 1]"),
+            (
+                self.main_sampling in ("quality", "pfsp"),
+                f"unknown main_sampling {self.main_sampling!r} (quality, pfsp)",
+            ),
             (self.pool_size >= 1 and self.snapshot_every >= 1, "pool_size, snapshot_every >= 1"),
             (self.threads >= 1, "threads must be >= 1"),
             (self.rollout_workers >= 0, "rollout_workers must be >= 0"),

@@ -171,7 +171,7 @@ class RolloutWorker:
     def __init__(self, config_json: dict, seed: int, index: int, incarnation: int = 0) -> None:
         self.config = c = PPOConfig.from_json(config_json)
         self.seed = worker_seed(seed, index, incarnation)
-        self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr)
+        self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr, c.main_sampling)
         self._pool_meta: dict | None = None
         self._snapshot_weights: dict[str, torch.Tensor] = {}
         self._cache: dict[int, Actor] = {}

@@ -98,7 +98,7 @@ class Trainer:
         torch.set_num_threads(c.threads)
         torch.manual_seed(c.seed)
         self.rng = np.random.default_rng(c.seed)
-        self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr)
+        self.pool = SnapshotPool(c.pool_size, c.latest_fraction, c.quality_lr, c.main_sampling)
         self._cache: OrderedDict[int, Actor] = OrderedDict()
         # Weights of snapshots gone from the pool whose games a checkpoint caught mid-play.
         self._retired: dict[int, dict[str, torch.Tensor]] = {}

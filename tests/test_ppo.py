@@ -59,10 +59,13 @@ def test_masked_actions_are_never_sampled():
         MaskedMultiCategorical([torch.zeros(1, 3)], bad)
 
 
-def test_policy_samples_only_legal_arena_actions():
+@pytest.mark.parametrize("fused", [False, True])
+def test_policy_samples_only_legal_arena_actions(fused):
     obs = arena_observation()
-    net = build_policy(arena_spec(attention_layers=1, gru=True))
+    spec = arena_spec(attention_layers=0) if fused else arena_spec(attention_layers=1, gru=True)
+    net = build_policy(spec)
     actor = Actor(net, generator=torch.Generator().manual_seed(1))
+    assert (actor.fused is not None) == fused
     n = len(obs["hero"])
     state = actor.initial_state(n)
     mask = obs["action_mask"].astype(bool)
@@ -72,6 +75,46 @@ def test_policy_samples_only_legal_arena_actions():
         step = actor.step(obs, state, np.ones(n, np.float32), team=3)
         for part in range(3):
             assert mask[np.arange(n), offsets[part] + step.actions[:, part]].all()
+
+
+def test_fused_acting_matches_the_module_path():
+    obs = arena_observation()
+    n = len(obs["hero"])
+    obs["self_index"] = np.arange(n) % 3  # not always slot 0
+    torch.manual_seed(0)
+    net = build_policy(arena_spec(attention_layers=0))
+    with torch.no_grad():  # move the heads off their near-zero initialisation
+        for p in net.parameters():
+            p.add_(torch.randn_like(p) * 0.2)
+    fast = Actor(net, generator=torch.Generator().manual_seed(3))
+    slow = Actor(net, generator=torch.Generator().manual_seed(3))
+    slow.fused = None
+
+    def agree(greedy: bool = False) -> None:
+        fast.greedy = slow.greedy = greedy
+        for _ in range(3):
+            a, b = (
+                x.step(obs, x.initial_state(n), np.ones(n, np.float32), 3) for x in (fast, slow)
+            )
+            np.testing.assert_array_equal(a.actions, b.actions)
+            np.testing.assert_allclose(a.log_probs, b.log_probs, rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)
+
+    agree()
+    agree(greedy=True)
+    # weights written in place (an optimizer step, load_state_dict) are picked up
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05, fused=True)
+    sum((p * p).sum() for p in net.parameters()).backward()
+    optimizer.step()
+    agree()
+    net.load_state_dict(build_policy(arena_spec(attention_layers=0)).state_dict())
+    agree()
+    with pytest.raises(ValueError, match="team size limit"):
+        fast.step({**obs, "hero": np.full(n, 7)}, fast.initial_state(n), np.ones(n), 3)
+    blocked = obs["action_mask"].copy()
+    blocked[1, 9:42] = 0
+    with pytest.raises(ValueError, match="part 1: a mask row allows no action"):
+        fast.step({**obs, "action_mask": blocked}, fast.initial_state(n), np.ones(n), 3)
 
 
 def test_gae_matches_a_hand_computation():

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from agents.ppo import fused
 from agents.ppo.distributions import MaskedMultiCategorical
 from agents.ppo.network import ActorCritic
 
@@ -35,7 +36,8 @@ class Actor:
 
     ``greedy`` takes each part's most probable allowed action instead of sampling.
     ``generator`` (a seeded ``torch.Generator``) makes sampling reproducible; without
-    one the global torch RNG is used.
+    one the global torch RNG is used. A Deep Sets entity policy acts through
+    :class:`agents.ppo.fused.FusedActing` (the same samples in a sixth of the ops).
     """
 
     def __init__(
@@ -49,6 +51,7 @@ class Actor:
         self.name = name
         self.greedy = greedy
         self.generator = generator
+        self.fused = fused.FusedActing(net) if fused.supports(net) else None
 
     @property
     def state_size(self) -> int:
@@ -61,6 +64,9 @@ class Actor:
     def step(
         self, obs: dict[str, np.ndarray], state: torch.Tensor, starts: np.ndarray, team: int = 1
     ) -> Step:
+        if self.fused is not None:
+            actions, log_probs, values = self.fused.act(obs, self.generator, self.greedy)
+            return Step(actions=actions, log_probs=log_probs, values=values, state=state)
         t = to_tensors(obs)
         logits, value, state = self.net(t, state, torch.from_numpy(starts), team)
         dist = distribution(self.net, logits, t)

@@ -4,13 +4,14 @@ Each update collects ``num_steps`` steps from every source (FogArena: one batche
 source per team size; a board game: many games at once; otherwise copies of a
 Gymnasium env), computes advantages and runs PPO epochs over all of it. On FogArena and
 board games the learner's opponents come from the snapshot pool
-(:class:`selfplay.SnapshotPool`: latest policy 80%, past snapshots by quality 20%, or a
-league role's PFSP) and from scripted bots; a snapshot joins the pool every
-``snapshot_every`` updates. Evaluations play seeded matches against the frozen
-reference bots (win rate with a Wilson 95% interval, openskill rating), on a
-wall-clock schedule that does not count as training time. Checkpoints are atomic and
-resume exactly (weights, optimizer, RNGs, pool, ratings, matches in progress) on CPU
-with the same ``threads``; Gymnasium envs restart on resume (they cannot be saved).
+(:class:`selfplay.SnapshotPool`: latest policy 80%, past snapshots by quality 20%, or
+by PFSP with ``main_sampling="pfsp"`` and for the league's exploiters) and from
+scripted bots; a snapshot joins the pool every ``snapshot_every`` updates. Evaluations
+play seeded matches against the frozen reference bots (win rate with a Wilson 95%
+interval, openskill rating), on a wall-clock schedule that does not count as training
+time. Checkpoints are atomic and resume exactly (weights, optimizer, RNGs, pool,
+ratings, matches in progress) on CPU with the same ``threads``; Gymnasium envs restart
+on resume (they cannot be saved).
 """
 
 from __future__ import annotations

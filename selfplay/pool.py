@@ -67,10 +67,14 @@ class Snapshot:
     # role of the player that faced it -> [score of that player, games]
     results: dict[str, list[float]] = field(default_factory=dict)
 
+    def games(self, role: str) -> float:
+        """Games ``role`` players have played against this snapshot."""
+        return self.results.get(role, (0.0, 0.0))[1]
+
     def win_rate(self, role: str) -> float:
-        """How often ``role`` players beat this snapshot, counting one win and one loss
-        of prior (0.5 before any game): one game's result alone must not drive a PFSP
-        weight to 0 and freeze the estimate there."""
+        """Estimated probability that a ``role`` player beats this snapshot: its record
+        with one win and one loss of prior (0.5 before any game), so that one game's
+        result alone cannot drive a PFSP weight to 0 and freeze the estimate there."""
         score, games = self.results.get(role, (0.0, 0.0))
         return (score + 1.0) / (games + 2.0)
 
@@ -92,7 +96,9 @@ class SnapshotPool:
     """Frozen snapshots and OpenAI Five / league opponent sampling (module docstring).
 
     Args:
-        max_size: snapshots kept; past it the lowest-quality one goes (never the newest).
+        max_size: snapshots kept; past it one goes (never the newest): the lowest-quality
+            one, or under ``main_sampling="pfsp"`` the one main agents beat most (among
+            those that have played main agents, if any have).
         latest_fraction: share of a main agent's games against the latest policy.
         quality_lr: step size of the quality update when a snapshot is beaten.
         main_sampling: how a main agent draws past snapshots: ``"quality"`` (OpenAI
@@ -164,7 +170,8 @@ class SnapshotPool:
         self.snapshots[sid] = snap
         while len(self.snapshots) > self.max_size:
             old = [s for s in self.snapshots.values() if s.id != sid]
-            if self.main_sampling == "pfsp":
+            if self.main_sampling == "pfsp":  # a snapshot is judged once it has played
+                old = [s for s in old if s.games("main")] or old
                 drop = max(old, key=lambda s: (s.win_rate("main"), -s.id))
             else:
                 drop = min(old, key=lambda s: (s.quality, s.id))
@@ -222,7 +229,8 @@ class SnapshotPool:
     # ---- results -----------------------------------------------------------------------
     def report(self, snapshot_id: int, score: float, role: str = "main") -> None:
         """A ``role`` player scored ``score`` (1 win, 0.5 draw, 0 loss) against the
-        snapshot. A main agent's win lowers the snapshot's quality (OpenAI Five)."""
+        snapshot; it enters the snapshot's record (what PFSP weighs). Under quality
+        sampling a main agent's win also lowers the snapshot's quality (OpenAI Five)."""
         _check_role(role)
         if not 0.0 <= score <= 1.0:
             raise ValueError(f"score must be in [0, 1], got {score!r}")

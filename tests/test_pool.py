@@ -102,12 +102,14 @@ def test_pfsp_main_agent_plays_what_it_loses_to_and_drops_what_it_beats():
         pool.report(a.id, 0.0)  # 4 / 25
     assert pool.probabilities()[a.id] > 0.5
     c = pool.add(weights(2))
-    d = pool.add(weights(3))  # full: the one the learner beats most goes (c: 0.5 > b)
-    assert set(pool.snapshots) == {a.id, b.id, d.id} and c.id not in pool
+    d = pool.add(weights(3))  # full: of those that have played, the one beaten most goes
+    assert set(pool.snapshots) == {a.id, c.id, d.id}  # b (0.2 > a's 0.16); c unplayed stays
 
 
-def test_pool_round_trip():
-    pool = SnapshotPool(max_size=5, latest_fraction=0.7, quality_lr=0.05, main_sampling="pfsp")
+@pytest.mark.parametrize("main_sampling", ["quality", "pfsp"])
+def test_pool_round_trip(main_sampling):
+    pool = SnapshotPool(max_size=5, latest_fraction=0.7, quality_lr=0.05,
+                        main_sampling=main_sampling)  # fmt: skip
     a = pool.add(weights(0), name="first", meta={"update": 3})
     pool.add(path="runs/x.safetensors", role="main_exploiter")
     pool.report(a.id, 0.5)
@@ -117,6 +119,9 @@ def test_pool_round_trip():
     rng1, rng2 = np.random.default_rng(3), np.random.default_rng(3)
     picks = [(str(pool.sample(rng1)), str(back.sample(rng2))) for _ in range(20)]
     assert all(a == b for a, b in picks)
+    old = pool.to_dict()
+    del old["main_sampling"]  # saved before PFSP main agents existed
+    assert SnapshotPool.from_dict(old, pool.weights("pool")).main_sampling == "quality"
 
 
 def test_bad_inputs():

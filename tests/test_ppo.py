@@ -78,9 +78,13 @@ def test_policy_samples_only_legal_arena_actions(fused):
 
 
 def test_fused_acting_matches_the_module_path():
-    obs = arena_observation()
-    n = len(obs["hero"])
-    obs["self_index"] = np.arange(n) % 3  # not always slot 0
+    base = arena_observation()
+    n = len(base["hero"])
+    base["self_index"] = np.arange(n) % 3  # not always slot 0
+    big = {k: np.concatenate([v] * 9) for k, v in base.items()}  # 162 rows: > one chunk
+    flags = {**base, "entity_mask": base["entity_mask"] != 0,
+             "action_mask": base["action_mask"] != 0}  # fmt: skip
+    unmasked = {k: v for k, v in base.items() if k != "action_mask"}
     torch.manual_seed(0)
     net = build_policy(arena_spec(attention_layers=0))
     with torch.no_grad():  # move the heads off their near-zero initialisation
@@ -89,32 +93,43 @@ def test_fused_acting_matches_the_module_path():
     fast = Actor(net, generator=torch.Generator().manual_seed(3))
     slow = Actor(net, generator=torch.Generator().manual_seed(3))
     slow.fused = None
+    assert fast.fused is not None
 
     def agree(greedy: bool = False) -> None:
         fast.greedy = slow.greedy = greedy
-        for _ in range(3):
-            a, b = (
-                x.step(obs, x.initial_state(n), np.ones(n, np.float32), 3) for x in (fast, slow)
-            )
+        for obs in (base, big, flags, unmasked):
+            m = len(obs["hero"])
+            a, b = (x.step(obs, x.initial_state(m), np.ones(m), 3) for x in (fast, slow))
             np.testing.assert_array_equal(a.actions, b.actions)
-            np.testing.assert_allclose(a.log_probs, b.log_probs, rtol=1e-5, atol=1e-5)
-            np.testing.assert_allclose(a.values, b.values, rtol=1e-5, atol=1e-5)
+            np.testing.assert_array_equal(a.log_probs, b.log_probs)  # bit for bit
+            np.testing.assert_array_equal(a.values, b.values)
 
     agree()
     agree(greedy=True)
-    # weights written in place (an optimizer step, load_state_dict) are picked up
+    # new weights however they come: an optimizer step (fused Adam bumps no version
+    # counter), load_state_dict in place or by assignment, a parameter's data replaced
     optimizer = torch.optim.Adam(net.parameters(), lr=0.05, fused=True)
     sum((p * p).sum() for p in net.parameters()).backward()
     optimizer.step()
     agree()
     net.load_state_dict(build_policy(arena_spec(attention_layers=0)).state_dict())
     agree()
+    net.load_state_dict(build_policy(arena_spec(attention_layers=0)).state_dict(), assign=True)
+    agree()
+    net.core[0].weight.data = net.core[0].weight.data * 2.0
+    agree()
     with pytest.raises(ValueError, match="team size limit"):
-        fast.step({**obs, "hero": np.full(n, 7)}, fast.initial_state(n), np.ones(n), 3)
-    blocked = obs["action_mask"].copy()
+        fast.step({**base, "hero": np.full(n, 7)}, fast.initial_state(n), np.ones(n), 3)
+    for x in (fast, slow):  # a negative id is no more valid than in nn.Embedding
+        with pytest.raises(IndexError):
+            x.step({**base, "role": np.full(n, -1)}, x.initial_state(n), np.ones(n), 3)
+    blocked = base["action_mask"].copy()
     blocked[1, 9:42] = 0
     with pytest.raises(ValueError, match="part 1: a mask row allows no action"):
-        fast.step({**obs, "action_mask": blocked}, fast.initial_state(n), np.ones(n), 3)
+        fast.step({**base, "action_mask": blocked}, fast.initial_state(n), np.ones(n), 3)
+    for spec in (arena_spec(attention_layers=1), arena_spec(attention_layers=0, gru=True),
+                 arena_spec(attention_layers=0, central_critic=True)):  # fmt: skip
+        assert Actor(build_policy(spec)).fused is None  # the module path acts for them
 
 
 def test_gae_matches_a_hand_computation():

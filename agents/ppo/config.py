@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Literal
 
+from selfplay.pool import MAIN_SAMPLING
 from sim.arena.scripted import LEVELS
 
 
@@ -261,8 +262,8 @@ class PPOConfig:
             (0 <= self.scripted_fraction <= 1, "scripted_fraction must be in [0, 1]"),
             (0 <= self.latest_fraction <= 1, "latest_fraction must be in [0, 1]"),
             (
-                self.main_sampling in ("quality", "pfsp"),
-                f"unknown main_sampling {self.main_sampling!r} (quality, pfsp)",
+                self.main_sampling in MAIN_SAMPLING,
+                f"unknown main_sampling {self.main_sampling!r} {MAIN_SAMPLING}",
             ),
             (self.pool_size >= 1 and self.snapshot_every >= 1, "pool_size, snapshot_every >= 1"),
             (self.threads >= 1, "threads must be >= 1"),

@@ -8,13 +8,10 @@ log-probabilities with the same arithmetic in about 50: the obs arrive as they a
 (no dtype round trips), the Deep Sets tokens are built as :class:`_SlotPool` builds them
 without the autograd node, and the padded (N, parts, max k) logits that
 :class:`MaskedMultiCategorical` samples from are gathered by one ``index_select`` from
-the heads' outputs, the pointer scores and a column of the masked value (the flat
-action mask by another), instead of a pad, scatter and split per part.
-
-It reads the parameters through views (no copies), so optimizer steps and
-``load_state_dict``, which write them in place, are seen at once. Sampling draws the
-same Gumbel noise from the same generator as :meth:`MaskedMultiCategorical.sample`, so
-both paths pick the same actions.
+the heads' outputs, the pointer scores and a column of NEG (the flat action mask by
+another), instead of a pad, scatter and split per part. Sampling draws the same Gumbel
+noise from the same generator as :meth:`MaskedMultiCategorical.sample`, so both paths
+pick the same actions.
 """
 
 from __future__ import annotations
@@ -33,12 +30,14 @@ def _tensor(a: np.ndarray) -> torch.Tensor:
 
 def supports(net: ActorCritic) -> bool:
     """Whether :class:`FusedActing` can act for ``net``: the Deep Sets entity policy
-    without a GRU or a centralized critic (the FogArena default)."""
+    (exactly :class:`EntityActorCritic`, with pointer heads) without a GRU or a
+    centralized critic: the FogArena default."""
     return (
-        isinstance(net, EntityActorCritic)
+        type(net) is EntityActorCritic
         and not net.blocks
         and net.gru is None
         and not net.spec.central_critic
+        and bool(net.pointers)
     )
 
 
@@ -47,61 +46,36 @@ class FusedActing:
 
     def __init__(self, net: EntityActorCritic) -> None:
         if not supports(net):
-            raise ValueError("FusedActing needs a Deep Sets EntityActorCritic without GRU or "
-                             "centralized critic")  # fmt: skip
+            raise ValueError("FusedActing needs a Deep Sets EntityActorCritic with pointer "
+                             "heads, without GRU or centralized critic")  # fmt: skip
         self.net = net
-        self.params = list(net.parameters())
-        self._ptrs: tuple[int, ...] | None = None
         spec = net.spec
         sizes = list(spec.nvec)
         self.parts, self.k = len(sizes), max(sizes)
-        self.plain = [i for i in range(self.parts) if i not in net.pointers]
-        self.pointers = sorted(net.pointers)
-        s, p, d = spec.num_slots, len(self.pointers), spec.embed
-        n_plain = sum(sizes[i] for i in self.plain)
+        self.plain_parts = [i for i in range(self.parts) if i not in net.pointers]
+        self.pointer_parts = sorted(net.pointers)
+        s, p = spec.num_slots, len(self.pointer_parts)
+        self.scale = spec.embed**-0.5
         # columns of the logits before padding: plain parts, then "none" of each pointer
+        n_plain = sum(sizes[i] for i in self.plain_parts)
         self.n_logits = n_plain + p
-        self.scale = d**-0.5
         # padded position -> column of cat([logit columns, scores (S, P), NEG column])
         neg_col = self.n_logits + s * p
         src = torch.full((self.parts, self.k), neg_col, dtype=torch.long)
         # padded position -> entry of the flat action mask (padding: any entry, it is NEG)
         mask_src = torch.zeros((self.parts, self.k), dtype=torch.long)
-        starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+        self.part_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         off = 0
-        for i in self.plain:
+        for i in self.plain_parts:
             src[i, : sizes[i]] = torch.arange(off, off + sizes[i])
             off += sizes[i]
-        for j, i in enumerate(self.pointers):
+        for j, i in enumerate(self.pointer_parts):
             src[i, 0] = n_plain + j
             src[i, 1 : s + 1] = self.n_logits + torch.arange(s) * p + j
         for i, size in enumerate(sizes):
-            mask_src[i, :size] = torch.arange(starts[i], starts[i] + size)
+            mask_src[i, :size] = torch.arange(self.part_starts[i], self.part_starts[i] + size)
         self.src, self.mask_src = src.view(-1), mask_src.view(-1)
         self._rows: dict[int, torch.Tensor] = {}
-
-    @torch.no_grad()
-    def _refresh(self) -> None:
-        """Views of the parameters in the layouts the ops take (no copies: optimizer
-        steps write the parameters in place, and fused Adam bumps no version counter);
-        rebuilt if a parameter's storage was replaced."""
-        ptrs = tuple(p.data_ptr() for p in self.params)
-        if ptrs == self._ptrs:
-            return
-        net, f = self.net, self.net.spec.num_features
-        token = net.token[0]
-        self.w_feat, self.w_self = token.weight[:, :f].t(), token.weight[:, f]
-        self.b_tok = token.bias
-        self.tables = (net.hero_embed.weight, net.role_embed.weight)
-        self.linears = {
-            name: (layer.weight, layer.bias)
-            for name, layer in [("grid", net.grid_net[1]), ("core", net.core[0]),
-                                ("value", net.value_head[0]), ("out", net.value_head[2])]
-        }  # fmt: skip
-        self.logit_layers = [net.plain_heads[str(i)] for i in self.plain]
-        self.logit_layers += [net.none_logit[str(i)] for i in self.pointers]
-        self.query_layers = [net.query[str(i)] for i in self.pointers]
-        self._ptrs = ptrs
 
     def _arange(self, n: int) -> torch.Tensor:
         if n not in self._rows:
@@ -116,8 +90,9 @@ class FusedActing:
         greedy: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(actions (N, parts), their log-probabilities (N,), values (N,)) for N agents."""
-        self._refresh()
-        spec = self.net.spec
+        # The parameters are read from the modules on every call (a few attribute
+        # lookups): whatever replaced or rewrote them since, in place or not, is seen.
+        net, spec = self.net, self.net.spec
         hero = np.asarray(obs["hero"])
         if hero.size and int(hero.max()) >= spec.max_team:
             raise ValueError(
@@ -130,39 +105,44 @@ class FusedActing:
         self_index = obs.get("self_index")
         si = (torch.zeros(n, dtype=torch.long) if self_index is None
               else _tensor(self_index).long())  # fmt: skip
-        valid = _tensor(obs["entity_mask"]).to(torch.float32, copy=True)  # written below
+        valid = _tensor(obs["entity_mask"]).ne(0).float()
         valid[rows, si] = 1.0  # the agent's own slot is always there
         # Deep Sets tokens: the same ops as _SlotPool.forward, so the same numbers
-        lin = self.linears
-        tok = torch.addmm(self.b_tok, ent.reshape(n * s, f), self.w_feat).view(n, s, -1)
-        tok.index_put_((rows, si), self.w_self, accumulate=True)
+        token = net.token[0]
+        w_feat, w_self = token.weight[:, :f].t(), token.weight[:, f]
+        tok = torch.addmm(token.bias, ent.reshape(n * s, f), w_feat).view(n, s, -1)
+        tok.index_put_((rows, si), w_self, accumulate=True)
         tok.relu_().mul_(valid.unsqueeze(-1))
         mean = tok.sum(1) / valid.sum(1, keepdim=True).clamp_(min=1)
         grid = _tensor(obs["grid"]).float().view(n, -1)
-        hero_table, role_table = self.tables
+        grid_layer = net.grid_net[1]
         x = torch.cat(
             [
-                tok[rows, si], mean, tok.amax(1), F.linear(grid, *lin["grid"]).relu_(),
+                tok[rows, si], mean, tok.amax(1),
+                F.linear(grid, grid_layer.weight, grid_layer.bias).relu_(),
                 _tensor(obs["globals"]).float(),
-                hero_table[_tensor(hero).long()],
-                role_table[_tensor(obs["role"]).long()],
+                F.embedding(_tensor(hero).long(), net.hero_embed.weight),
+                F.embedding(_tensor(obs["role"]).long(), net.role_embed.weight),
             ],
             dim=1,
         )  # fmt: skip
-        h = F.linear(x, *lin["core"]).relu_()
-        value = F.linear(F.linear(h, *lin["value"]).relu_(), *lin["out"]).view(n)
-        q = torch.stack([F.linear(h, layer.weight, layer.bias) for layer in self.query_layers], 1)
+        h = net.core(x)
+        value = net.value_head(h).view(n)
+        q = torch.stack([net.query[str(i)](h) for i in self.pointer_parts], 1)
         scores = torch.bmm(tok, q.transpose(1, 2)).mul_(self.scale)  # (N, S, P)
-        logit_cols = [F.linear(h, layer.weight, layer.bias) for layer in self.logit_layers]
+        columns = [net.plain_heads[str(i)](h) for i in self.plain_parts]
+        columns += [net.none_logit[str(i)](h) for i in self.pointer_parts]
         neg = torch.full((n, 1), NEG)
-        flat = torch.cat([*logit_cols, scores.reshape(n, -1), neg], dim=1)
+        flat = torch.cat([*columns, scores.reshape(n, -1), neg], dim=1)
         logits = flat.index_select(1, self.src).view(n, self.parts, self.k)
-        mask = _tensor(obs["action_mask"])
-        blocked = mask.index_select(1, self.mask_src).view(n, self.parts, self.k) == 0
-        logits.masked_fill_(blocked, NEG)
-        if not bool((logits > NEG).any(-1).all()):
-            part = int((~(logits > NEG).any(-1)).any(0).nonzero()[0, 0])
-            raise ValueError(f"action part {part}: a mask row allows no action")
+        if obs.get("action_mask") is not None:  # absent: every action allowed
+            mask = np.asarray(obs["action_mask"]) != 0
+            allowed = np.logical_or.reduceat(mask, self.part_starts, axis=1)
+            if not allowed.all():
+                part = int(np.flatnonzero(~allowed.all(0))[0])
+                raise ValueError(f"action part {part}: a mask row allows no action")
+            blocked = ~torch.from_numpy(mask).index_select(1, self.mask_src)
+            logits.masked_fill_(blocked.view(n, self.parts, self.k), NEG)
         lp = torch.log_softmax(logits, dim=-1)
         if greedy:
             actions = lp.argmax(dim=-1)

@@ -500,6 +500,7 @@ class Trainer:
         load_optimizer("optim", trainer.optimizer, tensors, meta["optimizer"])
         restore_rng(tensors, meta["rng"], trainer.rng)
         trainer.pool = SnapshotPool.from_dict(meta["pool"], tensors, "pool")
+        trainer.pool.main_sampling = config.main_sampling  # an override takes effect
         trainer._cache.clear()
         for sid in meta.get("retired", []):
             head = f"retired/{sid}/"

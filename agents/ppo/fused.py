@@ -76,6 +76,13 @@ class FusedActing:
             mask_src[i, :size] = torch.arange(self.part_starts[i], self.part_starts[i] + size)
         self.src, self.mask_src = src.view(-1), mask_src.view(-1)
         self._rows: dict[int, torch.Tensor] = {}
+        # The layers are looked up once, their parameters on every call (plain F.linear:
+        # a module call costs a few microseconds more, and acting makes a dozen).
+        self.token, self.grid = net.token[0], net.grid_net[1]
+        self.core, self.value1, self.value2 = net.core[0], net.value_head[0], net.value_head[2]
+        self.queries = [net.query[str(i)] for i in self.pointer_parts]
+        self.columns = [net.plain_heads[str(i)] for i in self.plain_parts]
+        self.columns += [net.none_logit[str(i)] for i in self.pointer_parts]
 
     def _arange(self, n: int) -> torch.Tensor:
         if n not in self._rows:
@@ -90,8 +97,8 @@ class FusedActing:
         greedy: bool = False,
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(actions (N, parts), their log-probabilities (N,), values (N,)) for N agents."""
-        # The parameters are read from the modules on every call (a few attribute
-        # lookups): whatever replaced or rewrote them since, in place or not, is seen.
+        # Parameters are read on every call: whatever replaced or rewrote them since, in
+        # place or not (fused Adam bumps no version counter), is seen.
         net, spec = self.net, self.net.spec
         hero = np.asarray(obs["hero"])
         if hero.size and int(hero.max()) >= spec.max_team:
@@ -108,30 +115,29 @@ class FusedActing:
         valid = _tensor(obs["entity_mask"]).ne(0).float()
         valid[rows, si] = 1.0  # the agent's own slot is always there
         # Deep Sets tokens: the same ops as _SlotPool.forward, so the same numbers
-        token = net.token[0]
+        token = self.token
         w_feat, w_self = token.weight[:, :f].t(), token.weight[:, f]
         tok = torch.addmm(token.bias, ent.reshape(n * s, f), w_feat).view(n, s, -1)
         tok.index_put_((rows, si), w_self, accumulate=True)
         tok.relu_().mul_(valid.unsqueeze(-1))
         mean = tok.sum(1) / valid.sum(1, keepdim=True).clamp_(min=1)
         grid = _tensor(obs["grid"]).float().view(n, -1)
-        grid_layer = net.grid_net[1]
         x = torch.cat(
             [
                 tok[rows, si], mean, tok.amax(1),
-                F.linear(grid, grid_layer.weight, grid_layer.bias).relu_(),
+                F.linear(grid, self.grid.weight, self.grid.bias).relu_(),
                 _tensor(obs["globals"]).float(),
                 F.embedding(_tensor(hero).long(), net.hero_embed.weight),
                 F.embedding(_tensor(obs["role"]).long(), net.role_embed.weight),
             ],
             dim=1,
         )  # fmt: skip
-        h = net.core(x)
-        value = net.value_head(h).view(n)
-        q = torch.stack([net.query[str(i)](h) for i in self.pointer_parts], 1)
+        h = F.linear(x, self.core.weight, self.core.bias).relu_()
+        v = F.linear(h, self.value1.weight, self.value1.bias).relu_()
+        value = F.linear(v, self.value2.weight, self.value2.bias).view(n)
+        q = torch.stack([F.linear(h, m.weight, m.bias) for m in self.queries], 1)
         scores = torch.bmm(tok, q.transpose(1, 2)).mul_(self.scale)  # (N, S, P)
-        columns = [net.plain_heads[str(i)](h) for i in self.plain_parts]
-        columns += [net.none_logit[str(i)](h) for i in self.pointer_parts]
+        columns = [F.linear(h, m.weight, m.bias) for m in self.columns]
         neg = torch.full((n, 1), NEG)
         flat = torch.cat([*columns, scores.reshape(n, -1), neg], dim=1)
         logits = flat.index_select(1, self.src).view(n, self.parts, self.k)

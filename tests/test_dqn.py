@@ -50,6 +50,18 @@ def test_tiny_dqn_beats_random_on_minatar_breakout(tmp_path):
     )
 
 
+def test_a_run_stopped_by_its_wall_budget_is_evaluated(tmp_path):
+    # The Breakout protocol (scores after 10, 120, 240 minutes): stop by the clock, then
+    # evaluate; a run stopped at an agent-step mark (stop_at) is not evaluated.
+    c = tiny(tmp_path, total_steps=10**6, minutes=1e-4, eval_episodes=2)
+    summary = Trainer(c).run()
+    assert 0 < summary["steps"] < 10**6
+    assert summary["eval"]["episodes"] == 2 and summary["eval"]["step"] == summary["steps"]
+    assert (tmp_path / "run" / "eval.jsonl").read_text().count("\n") == 1
+    again = tiny(tmp_path, eval_episodes=2, run_dir=str(tmp_path / "run2"))
+    assert Trainer(again).run(stop_at=300)["eval"] is None
+
+
 def state_of(trainer: Trainer) -> dict[str, np.ndarray]:
     out = {f"q/{k}": v.numpy().copy() for k, v in trainer.q.state_dict().items()}
     out |= {f"t/{k}": v.numpy().copy() for k, v in trainer.target.state_dict().items()}

@@ -275,7 +275,10 @@ class Trainer:
             bar.close()
         self.save()
         elapsed = time.monotonic() - start
-        if c.eval_episodes and self.step >= c.total_steps:
+        # The run's last evaluation: at its end, and where the wall budget stopped it
+        # (scores after N minutes of training; a resumed run goes on from there).
+        out_of_time = bool(c.minutes) and self.step < goal
+        if c.eval_episodes and (self.step >= c.total_steps or out_of_time):
             self.evaluate()
         summary = {
             "run_dir": str(self.run_dir),

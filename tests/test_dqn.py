@@ -229,3 +229,9 @@ def test_resume_moves_to_a_device_only_when_it_is_typed(monkeypatch):
     assert train_dqn(args, given={"resume", "device"}) == 2
     assert train_dqn(args, given={"resume"}) == 2
     assert seen[0]["device"] == "cpu" and "device" not in seen[1]
+    # --save-replay too: untyped, a run that saved its replay keeps saving it
+    assert "save_replay" not in seen[1]
+    assert train_dqn(DQNArgs(resume="x", save_replay=False), given={"resume", "save_replay"}) == 2
+    assert seen[2]["save_replay"] is False
+    assert train_dqn(DQNArgs(resume="x", save_replay=False), given={"no_save_replay"}) == 2
+    assert seen[3]["save_replay"] is False

@@ -38,9 +38,9 @@ class DQNArgs(DQNConfig):
 
     resume: str | None = None
     """continue the run saved in this checkpoint or run folder; it keeps its saved config
-    except --total-steps, --minutes, the evaluation and checkpoint settings,
-    --save-replay, --threads and --progress given here (their defaults otherwise), and
-    --device when typed (a run trained on a GPU can go on on a CPU, or back)"""
+    except --total-steps, --minutes, the evaluation and checkpoint settings, --threads
+    and --progress given here (their defaults otherwise), and --save-replay and --device
+    when typed (a run trained on a GPU can go on on a CPU, or back)"""
     json: bool = False
     """print the final summary as one JSON object on stdout"""
 
@@ -57,6 +57,10 @@ def train_dqn(args: DQNArgs, given: set[str] | None = None) -> int:
             overrides = {k: v for k, v in overrides.items() if v is not None}
             if given is not None and "device" in given:  # a GPU run can go on on a CPU
                 overrides["device"] = args.device
+            if given is not None and not {"save_replay", "no_save_replay"} & given:
+                # untyped, the run keeps saving its replay if it did: a checkpoint written
+                # without it would resume with an empty replay
+                overrides.pop("save_replay", None)
             trainer = Trainer.resume(args.resume, **overrides)
             print(f"dqn: resuming {trainer.run_dir} at step {trainer.step}")
         else:

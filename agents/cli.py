@@ -8,8 +8,10 @@ from dataclasses import fields
 
 def given_flags(argv: list[str]) -> set[str]:
     """Field names of the ``--flags`` typed on a command line (``--max-iterations 3`` ->
-    ``max_iterations``), so that a resumed run overrides only what was typed."""
-    return {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
+    ``max_iterations``; tyro's ``--no-save-replay`` -> ``save_replay`` too), so that a
+    resumed run overrides only what was typed."""
+    names = {a[2:].split("=", 1)[0].replace("-", "_") for a in argv if a.startswith("--")}
+    return names | {n[3:] for n in names if n.startswith("no_")}
 
 
 def start_or_resume(

@@ -214,6 +214,8 @@ def test_hand_written_step_matches_autograd(
 
 
 def test_resume_moves_to_a_device_only_when_it_is_typed(monkeypatch):
+    from agents.cli import given_flags
+
     """A run trained on a GPU can go on on a CPU: --device typed with --resume wins,
     the saved device stays otherwise."""
     from agents.dqn import train
@@ -233,5 +235,6 @@ def test_resume_moves_to_a_device_only_when_it_is_typed(monkeypatch):
     assert "save_replay" not in seen[1]
     assert train_dqn(DQNArgs(resume="x", save_replay=False), given={"resume", "save_replay"}) == 2
     assert seen[2]["save_replay"] is False
-    assert train_dqn(DQNArgs(resume="x", save_replay=False), given={"no_save_replay"}) == 2
+    given = given_flags(["--resume", "x", "--no-save-replay"])
+    assert train_dqn(DQNArgs(resume="x", save_replay=False), given=given) == 2
     assert seen[3]["save_replay"] is False

@@ -57,7 +57,7 @@ def train_dqn(args: DQNArgs, given: set[str] | None = None) -> int:
             overrides = {k: v for k, v in overrides.items() if v is not None}
             if given is not None and "device" in given:  # a GPU run can go on on a CPU
                 overrides["device"] = args.device
-            if given is not None and not {"save_replay", "no_save_replay"} & given:
+            if given is not None and "save_replay" not in given:
                 # untyped, the run keeps saving its replay if it did: a checkpoint written
                 # without it would resume with an empty replay
                 overrides.pop("save_replay", None)

@@ -214,10 +214,9 @@ def test_hand_written_step_matches_autograd(
 
 
 def test_resume_moves_to_a_device_only_when_it_is_typed(monkeypatch):
-    from agents.cli import given_flags
-
     """A run trained on a GPU can go on on a CPU: --device typed with --resume wins,
     the saved device stays otherwise."""
+    from agents.cli import given_flags
     from agents.dqn import train
 
     seen = []

@@ -297,6 +297,30 @@ def test_topdown_shows_the_ego_on_its_road_and_cameras_inside_the_ego_do_not():
         assert len(b.boxes) == 0
 
 
+def test_a_camera_lifted_above_the_roof_does_not_see_the_ego():
+    # Mount jitter can lift a camera out of the ego's box (1.4 m + 0.15 in a 1.5 m car):
+    # it then looks down on the roof, which must not show as a vehicle.
+    pose = (10.0, -1.8, 0.0)
+    boxes = np.array([[10.0, -1.8, 0.0, 4.6, 1.9, 1.5, 0.0]], np.float32)
+    cam = Camera("front", 1.2, 0.0, 1.7, 0.0, 0.5, 0.0, 90.0, 48, 48)
+
+    def view(rig: list[Camera], ego_instance: int) -> Frame:
+        objects = SceneObjects(boxes, np.array([VEHICLE], np.uint8), np.array([3], np.int32),
+                               ego_instance=ego_instance)  # fmt: skip
+        rng = np.random.default_rng(0)
+        return Renderer(rig, Randomization.off()).render(straight_road(), objects, pose, rng, True)[
+            0
+        ]
+
+    other = view([cam], 0)  # the same box as another car: in view
+    assert (other.labels == VEHICLE).sum() > 100
+    ego = view([cam], 3)
+    assert not (ego.labels == VEHICLE).any() and len(ego.boxes) == 0
+    assert (view(RIGS["topdown"](48, 48), 3).labels == VEHICLE).any()
+    with pytest.raises(ValueError, match="ego's instance id 4"):
+        SceneObjects(boxes, np.array([VEHICLE], np.uint8), np.array([3], np.int32), 4)
+
+
 # ---- determinism and randomization ---------------------------------------------------
 
 

@@ -283,6 +283,7 @@ def test_objects_have_stable_ids_and_classes():
         w.step(0.0, 0.5)
     objs = w.objects(include_ego=True)
     assert objs.instances[0] == EGO_ID and objs.classes[0] == VEHICLE
+    assert objs.ego_instance == EGO_ID and w.objects().ego_instance == 0
     for inst, cls in zip(objs.instances[1:].tolist(), objs.classes[1:].tolist(), strict=True):
         assert first[inst] == cls
     assert w.instance_class(EGO_ID) == "ego"

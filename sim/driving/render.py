@@ -4,8 +4,10 @@ seen by a rig of cameras on the ego vehicle, with domain randomization.
 
 The ground is flat (z = 0) and its class comes from the ground map under each pixel's
 ray, so labels are exact; objects are oriented boxes, z-buffered. Every box in the scene
-is drawn except from a camera inside it (so an ego box in the scene shows in the
-top-down view but not in the cameras mounted in the car). Flying distractors are boxes of
+is drawn except from a camera inside it, and except the ego's own box
+(``SceneObjects.ego_instance``) in perspective cameras: they are mounted on the ego,
+and mount jitter can lift one out of the ego's box, where it would see its own roof
+labelled as a vehicle. The top-down view shows the ego. Flying distractors are boxes of
 class "obstacle" with instance ids from ``DISTRACTOR_INSTANCE_BASE``; they move with the
 ego.
 
@@ -140,6 +142,8 @@ class Renderer:
             DISTRACTOR_INSTANCE_BASE,
             style.lights,
         )
+        # Cameras mounted on the ego never see its body (see the module docstring).
+        mounted_objs = objs[objs[:, 16] != objects.ego_instance] if objects.ego_instance else objs
         frames = []
         for i, cam in enumerate(self.cameras):
             h, w = cam.height, cam.width
@@ -148,8 +152,9 @@ class Renderer:
             depth = np.empty((h, w), np.float32)
             inst = np.empty((h, w), np.int32)
             fbuf, tmp, objidx = self._scratch[i]
+            seen = objs if cam.topdown else mounted_objs
             boxes, box_cls, box_inst, visible = render_view(
-                cams[i], g, gmeta, objs, style.all_mats, lights, style.ambient, style.paint,
+                cams[i], g, gmeta, seen, style.all_mats, lights, style.ambient, style.paint,
                 style.post, (frame_seed + i) & 0x7FFFFFFF, fbuf, tmp, objidx, rgb, labels,
                 depth, inst,
             )  # fmt: skip

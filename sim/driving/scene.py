@@ -82,6 +82,9 @@ class SceneObjects:
     boxes: np.ndarray  # float32[K, 7] see BOX_FIELDS
     classes: np.ndarray  # uint8[K] VEHICLE, PEDESTRIAN or OBSTACLE
     instances: np.ndarray  # int32[K] >= 1, unique
+    # Instance id of the ego's own box when the scene holds it (0: it does not). Only
+    # top-down views draw it: cameras mounted on the ego never see their own car.
+    ego_instance: int = 0
 
     def __post_init__(self) -> None:
         k = len(self.classes)
@@ -92,6 +95,8 @@ class SceneObjects:
             )
         if k and (self.instances.min() < 1 or len(np.unique(self.instances)) != k):
             raise ValueError("SceneObjects: instance ids must be unique and >= 1")
+        if self.ego_instance and self.ego_instance not in self.instances:
+            raise ValueError(f"SceneObjects: no box has the ego's instance id {self.ego_instance}")
 
     @staticmethod
     def empty() -> SceneObjects:

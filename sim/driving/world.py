@@ -560,6 +560,7 @@ class World:
             boxes=np.concatenate(parts).astype(np.float32),
             classes=np.concatenate(classes).astype(np.uint8),
             instances=np.concatenate(ids).astype(np.int32),
+            ego_instance=EGO_ID if include_ego else 0,
         )
 
     def lidar(self, n_beams: int = 32, max_range: float = 50.0) -> np.ndarray:

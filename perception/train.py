@@ -70,8 +70,8 @@ class PerceptionConfig:
     """camera rig of the simulator: 'front', 'surround' (views are batched) or 'topdown'"""
     randomization: str = "full"
     """randomization of the training frames: 'full', 'off' (one plain style), or
-    'full-<aspect>' with one aspect switched off (road, terrain, sky, objects, vehicles,
-    distractors, camera, lighting, post: the ablation)"""
+    'full-<aspect>[-<aspect>...]' with those aspects switched off (road, terrain, sky,
+    objects, vehicles, distractors, camera, lighting, post: the ablation)"""
     eval_styles: tuple[str, ...] = ("canonical", "canonical+lighting", "canonical+post")
     """styles to evaluate on; 'canonical' (the fixed evaluation look: texture families and
     colours full randomization never draws), a held-out style ('dusk', 'overcast',
@@ -196,23 +196,26 @@ KNOBS: dict[str, tuple[str, ...]] = {
 def sim_randomization(style: str):
     """A simulator randomization by name: 'full', 'off', 'canonical'; a held-out style
     ('dusk', 'overcast', 'snow': ``sim.driving.randomization.HELD_OUT_STYLES``, never
-    drawn by 'full' or 'off'); 'full-<aspect>' (full with one aspect of ``KNOBS``
-    switched off: the ablation); or '<canonical or held-out style>+<aspect>' (that style
-    with one aspect randomized, e.g. 'canonical+lighting': held-out textures under random
-    lights)."""
+    drawn by 'full' or 'off'); 'full-<aspect>[-<aspect>...]' (full with those aspects of
+    ``KNOBS`` switched off: the ablation); or '<canonical or held-out style>+<aspect>'
+    (that style with those aspects randomized, e.g. 'canonical+lighting': held-out
+    textures under random lights)."""
     from sim.driving import randomization as R
 
     for sep in ("-", "+"):
-        head, _, aspect = style.partition(sep)
-        if aspect and head in ("full", "canonical", *R.HELD_OUT_STYLES):
-            if aspect not in KNOBS:
+        head, _, rest = style.partition(sep)
+        if rest and head in ("full", "canonical", *R.HELD_OUT_STYLES):
+            aspects = rest.split(sep)
+            bad = [a for a in aspects if a not in KNOBS]
+            if bad:
                 raise ValueError(
-                    f"unknown randomization aspect {aspect!r} in {style!r}; known: {list(KNOBS)}"
+                    f"unknown randomization aspect {bad[0]!r} in {style!r}; known: {list(KNOBS)}"
                 )
+            knobs = [k for a in aspects for k in KNOBS[a]]
             off, full = R.Randomization.off(), R.Randomization.full()
             if sep == "-":
-                return R.Randomization.full(**{k: getattr(off, k) for k in KNOBS[aspect]})
-            return R.Randomization.off(base=head, **{k: getattr(full, k) for k in KNOBS[aspect]})
+                return R.Randomization.full(**{k: getattr(off, k) for k in knobs})
+            return R.Randomization.off(base=head, **{k: getattr(full, k) for k in knobs})
     return R.randomization_from(style)
 
 
@@ -306,7 +309,8 @@ class Trainer:
         self.config = config
         torch.set_num_threads(config.threads)
         torch.manual_seed(config.seed)
-        self.model = build_model(config.model_config())
+        # Channels-last convolutions train about a fifth faster on CPU (oneDNN).
+        self.model = build_model(config.model_config()).to(memory_format=torch.channels_last)
         self.optimizer = torch.optim.AdamW(
             self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay
         )
@@ -386,7 +390,7 @@ class Trainer:
 
     # -- training ------------------------------------------------------------------------
     def loss(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict[str, float]]:
-        out = self.model(batch["image"])
+        out = self.model(batch["image"].contiguous(memory_format=torch.channels_last))
         total = torch.zeros(())
         parts: dict[str, float] = {}
         if "seg" in out:

@@ -411,6 +411,11 @@ def test_simulator_frames_are_a_function_of_the_index():
     assert sim_randomization("canonical+lighting").base == "canonical"
     with pytest.raises(ValueError, match="unknown randomization aspect"):
         sim_randomization("full-weather")
+    both = sim_randomization("full-road-camera")
+    assert not both.road_texture and both.camera_fov == 0 and both.lighting
+    assert sim_randomization("canonical+lighting+post").noise > 0
+    with pytest.raises(ValueError, match="'weather' in 'full-road-weather'"):
+        sim_randomization("full-road-weather")
 
 
 def test_small_boxes_are_ignored_and_rare_classes_weigh_more():

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -72,6 +72,10 @@ class PerceptionConfig:
     """randomization of the training frames: 'full', 'off' (one plain style), or
     'full-<aspect>[-<aspect>...]' with those aspects switched off (road, terrain, sky,
     objects, vehicles, distractors, camera, lighting, post: the ablation)"""
+    marking_contrast: float = 0.0
+    """with road-texture randomization in the training frames: lane markings at least
+    this much brighter (luminance, 0..1) than the road, as paint on asphalt is (0:
+    independent colours; see sim.driving.randomization)"""
     eval_styles: tuple[str, ...] = ("canonical", "canonical+lighting", "canonical+post")
     """styles to evaluate on; 'canonical' (the fixed evaluation look: texture families and
     colours full randomization never draws), a held-out style ('dusk', 'overcast',
@@ -162,10 +166,13 @@ def make_source(config: PerceptionConfig, style: str | None, seed: int):
             config.image_size, seed, "canonical" if style in ("canonical", "off") else "random"
         )
     if config.source == "sim" or not training:
+        randomization = sim_randomization(style)
+        if training and config.marking_contrast and randomization.road_texture:
+            randomization = replace(randomization, marking_contrast=config.marking_contrast)
         return SimSource(
             config.image_size,
             config.rig,
-            sim_randomization(style),
+            randomization,
             seed,
             config.frames_per_episode,
             config.steps_between,

@@ -416,6 +416,25 @@ def test_full_randomization_never_draws_the_canonical_style():
     assert set(json_ready) >= {"materials", "lights", "distractors", "camera_jitter"}
 
 
+def test_marking_contrast_keeps_lane_markings_brighter_than_the_road():
+    from sim.driving.randomization import _LUMA, _avoid
+
+    cams = RIGS["front"](8, 8)
+    for contrast in (0.3, 0.6):
+        for seed in range(100):
+            mats = sample_style(Randomization.full(marking_contrast=contrast), cams, seed).mats
+            road = max(_LUMA @ mats[ROAD, 1:4], _LUMA @ mats[ROAD, 4:7])
+            marking = min(_LUMA @ mats[LANE_MARKING, 1:4], _LUMA @ mats[LANE_MARKING, 4:7])
+            assert marking >= road + contrast - 1e-9
+            for c in (ROAD, LANE_MARKING):  # still away from every held-out colour
+                for colour in (mats[c, 1:4], mats[c, 4:7]):
+                    assert np.linalg.norm(colour - _avoid(c), axis=1).min() >= HELD_OUT_RADIUS
+    free = [sample_style(Randomization.full(), cams, seed).mats for seed in range(20)]
+    assert any(_LUMA @ m[LANE_MARKING, 1:4] < _LUMA @ m[ROAD, 1:4] for m in free)  # not vacuous
+    with pytest.raises(ValueError, match="marking_contrast"):
+        Randomization.full(marking_contrast=0.7)
+
+
 @pytest.mark.parametrize("name", ["dusk", "overcast", "snow"])
 def test_held_out_styles_are_never_drawn_by_full_or_off(name):
     from sim.driving.randomization import _HELD_OUT_CLASSES, HELD_OUT_STYLES

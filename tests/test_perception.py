@@ -416,6 +416,11 @@ def test_simulator_frames_are_a_function_of_the_index():
     assert sim_randomization("canonical+lighting+post").noise > 0
     with pytest.raises(ValueError, match="'weather' in 'full-road-weather'"):
         sim_randomization("full-road-weather")
+    from perception.train import PerceptionConfig, make_source
+
+    config = PerceptionConfig(randomization="full", marking_contrast=0.3)
+    assert make_source(config, None, 0).randomization.marking_contrast == 0.3  # training
+    assert make_source(config, "canonical", 0).randomization.marking_contrast == 0.0
 
 
 def test_small_boxes_are_ignored_and_rare_classes_weigh_more():

@@ -5,7 +5,7 @@ episode or every frame.
 
 Knobs group into the aspects they vary (``GROUPS``)::
 
-    road         road_texture                    road, lane markings, kerbs
+    road         road_texture, marking_contrast  road, lane markings, kerbs
     terrain      terrain_texture                 terrain
     sky          sky_texture                     sky
     objects      object_texture                  pedestrians and static obstacles
@@ -121,6 +121,10 @@ class Randomization:
 
     road_texture: bool = True
     """Random texture family and colours on road, lane markings and kerbs."""
+    marking_contrast: float = 0.0
+    """With ``road_texture``: lane-marking colours are at least this much brighter
+    (luminance, 0..1 units) than both road colours, as paint on asphalt is; road colours
+    are darkened where needed to leave room. 0: the colours are independent."""
     terrain_texture: bool = True
     """Random texture family and colours on the terrain."""
     sky_texture: bool = True
@@ -181,7 +185,7 @@ class Randomization:
             )
         for name, hi in (("camera_position", 5.0), ("camera_angle", 1.0),
                          ("camera_fov", 60.0), ("point_light_prob", 1.0), ("noise", 0.5),
-                         ("blur", 1 / 3)):  # fmt: skip
+                         ("blur", 1 / 3), ("marking_contrast", 0.6)):  # fmt: skip
             value = getattr(self, name)
             if not 0.0 <= value <= hi:
                 raise ValueError(f"Randomization.{name} must lie in [0, {hi:.4g}], got {value}")
@@ -423,24 +427,43 @@ class Style:
 # ---- sampling ------------------------------------------------------------------------
 
 
-def _colour(rng: np.random.Generator, avoid: np.ndarray | None) -> np.ndarray:
-    """A uniform random RGB colour, kept HELD_OUT_RADIUS away from every row of
-    ``avoid`` (K, 3)."""
+_LUMA = np.array([0.299, 0.587, 0.114])
+
+
+def _into_luma(c: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """``c`` mixed towards white (luminance under ``lo``) or black (over ``hi``) until
+    its luminance lies in [lo, hi]."""
+    luma = float(_LUMA @ c)
+    if luma < lo:
+        return c + (lo - luma) / (1.0 - luma) * (1.0 - c)
+    if luma > hi:
+        return c * (hi / luma)
+    return c
+
+
+def _colour(
+    rng: np.random.Generator, avoid: np.ndarray | None, luma: tuple[float, float] = (0.0, 1.0)
+) -> np.ndarray:
+    """A uniform random RGB colour, brought into the luminance range ``luma``, kept
+    HELD_OUT_RADIUS away from every row of ``avoid`` (K, 3)."""
     for _ in range(256):
-        c = rng.random(3)
+        c = _into_luma(rng.random(3), *luma)
         if avoid is None or np.linalg.norm(c - avoid, axis=1).min() >= HELD_OUT_RADIUS:
             return c
     # (practically unreachable) the colour farthest from those held out, of a few
-    cands = rng.random((64, 3))
+    cands = np.array([_into_luma(c, *luma) for c in rng.random((64, 3))])
     return cands[np.linalg.norm(cands[:, None] - avoid[None], axis=2).min(1).argmax()]
 
 
 def _random_material(
-    rng: np.random.Generator, freq: tuple[float, float], avoid: np.ndarray | None
+    rng: np.random.Generator,
+    freq: tuple[float, float],
+    avoid: np.ndarray | None,
+    luma: tuple[float, float] = (0.0, 1.0),
 ) -> np.ndarray:
     fam = int(rng.choice(TRAIN_FAMILIES))
-    a = _colour(rng, avoid)
-    b = _colour(rng, avoid)
+    a = _colour(rng, avoid, luma)
+    b = _colour(rng, avoid, luma)
     f = math.exp(rng.uniform(math.log(freq[0]), math.log(freq[1])))
     return material(
         fam, tuple(a), tuple(b), f, rng.uniform(0, math.pi), rng.random(),
@@ -542,7 +565,17 @@ def sample_group(
         freq = {"sky": (0.5, 8.0), "objects": (0.5, 6.0)}.get(group, (0.05, 4.0))
         for c in classes:
             avoid = _avoid(c) if c in _HELD_OUT_CLASSES else None
-            style.mats[c] = _random_material(rng, freq, avoid) if on else base[c]
+            luma = (0.0, 1.0)
+            if group == "road" and r.marking_contrast > 0:
+                # Road first (ROAD precedes LANE_MARKING): dark enough to leave room,
+                # then markings brighter than both road colours by the contrast.
+                if c == ROAD:
+                    luma = (0.0, max(0.75 - r.marking_contrast, 0.05))
+                elif c == LANE_MARKING:
+                    road = max(float(_LUMA @ style.mats[ROAD, 1:4]),
+                               float(_LUMA @ style.mats[ROAD, 4:7]))  # fmt: skip
+                    luma = (min(road + r.marking_contrast, 1.0), 1.0)
+            style.mats[c] = _random_material(rng, freq, avoid, luma) if on else base[c]
     elif group == "vehicles":
         if on:
             style.paint[:] = (MODE_RANDOM, int(rng.integers(1 << 30)))

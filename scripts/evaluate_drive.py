@@ -9,6 +9,10 @@ Examples, from the repository root::
     python scripts/evaluate_drive.py --scripted --episodes 200             # the ceiling
     python scripts/evaluate_drive.py --checkpoint RUN --episodes 200 --json
 
+A camera-only policy (``train_drive_baseline.py --view ...``) is evaluated on its own
+``perception/CameraDrive-v0`` view; ``--env-options view segmentation perception RUN``
+drives a policy trained on the true labels through a perception network instead.
+
 An episode counts as completed when the route is driven to its end with no collision and
 without leaving the road; one cut off at ``max_steps`` (standing still, say) does not.
 The env is the checkpoint's own (its ``env_options``); ``--env-options`` overrides some,
@@ -35,6 +39,8 @@ import numpy as np
 import tyro
 
 ENV_ID = "simarena/Drive-v0"
+# Drive-v0 itself and its camera-only view (perception.driving).
+DRIVING_IDS = (ENV_ID, "perception.driving:perception/CameraDrive-v0")
 EVAL_SEED = 10**9
 
 # The state vector's layout (see sim.driving.world.World.state_vector).
@@ -172,8 +178,40 @@ class ScriptedDriver:
         return int(np.argmin(np.abs(t[:, 0] - s) + np.abs(t[:, 1] - a)))
 
 
+def expert_observation(env: gymnasium.Env, obs: Any) -> np.ndarray:
+    """What the scripted driver reads: the observation itself on a state-vector env,
+    else the world's state vector (a camera env's expert is privileged)."""
+    u = env.unwrapped
+    if u.obs_mode == "state":
+        return np.asarray(obs)
+    from envs.driving.env import STATE_BOUND
+
+    return u.world.state_vector(bound=STATE_BOUND)
+
+
+def policy_input(spec: Any, obs: Any) -> np.ndarray:
+    """One observation as the policy's batch of one: the flat vector (mlp) or the image
+    as it is (cnn)."""
+    if spec.kind == "cnn":
+        return np.asarray(obs)[None]
+    return np.asarray(obs, np.float32).reshape(1, -1)
+
+
+def check_observation(spec: Any, space: gymnasium.spaces.Space, options: dict) -> None:
+    """ValueError unless the env's observations fit the policy's inputs."""
+    if spec.kind == "cnn":
+        got, want = tuple(space.shape), tuple(spec.image_shape)
+    else:
+        got, want = int(np.prod(space.shape)), spec.obs_dim
+    if got != want:
+        raise ValueError(
+            f"the checkpoint takes inputs {want}, this env gives {got} (env options {options})"
+        )
+
+
 class PolicyDriver:
-    """A PPO policy (MLP over the flattened observation) as a driver."""
+    """A PPO policy (an MLP over the flattened observation or a CNN over an image) as a
+    driver."""
 
     def __init__(self, net: Any, greedy: bool = True, seed: int = 0) -> None:
         import torch
@@ -190,7 +228,7 @@ class PolicyDriver:
         self.start = np.ones(1, np.float32)
 
     def __call__(self, obs: np.ndarray) -> int | np.ndarray:
-        x = np.asarray(obs, np.float32).reshape(1, -1)
+        x = policy_input(self.actor.net.spec, obs)
         step = self.actor.step({"x": x}, self.state, self.start)
         self.state = step.state
         self.start = np.zeros(1, np.float32)
@@ -338,17 +376,14 @@ def main(args: Args) -> DriveReport:
         torch.set_num_threads(args.threads)
         net, spec, meta = ckpt.load_policy(args.checkpoint)
         env_id = meta.get("env")
-        if env_id != ENV_ID:
-            raise ValueError(f"{args.checkpoint!r} was trained on {env_id!r}, not {ENV_ID}")
+        if env_id not in DRIVING_IDS:
+            raise ValueError(
+                f"{args.checkpoint!r} was trained on {env_id!r}, not one of {list(DRIVING_IDS)}"
+            )
         cfg = meta.get("config") or {}
         options = {**parse_options(cfg.get("env_options", {})), **overrides}
-        env = gymnasium.make(ENV_ID, **options)
-        obs_dim = int(np.prod(env.observation_space.shape))
-        if spec.obs_dim != obs_dim:
-            raise ValueError(
-                f"the checkpoint takes {spec.obs_dim} inputs, this env gives {obs_dim} "
-                f"(env options {options})"
-            )
+        env = gymnasium.make(env_id, **options)
+        check_observation(spec, env.observation_space, options)
         seeds = _training_seeds(meta)
         if seeds is not None and args.seed < seeds[1] and args.seed + args.episodes > seeds[0]:
             raise ValueError(

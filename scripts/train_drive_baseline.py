@@ -24,6 +24,14 @@ scripted driver 96.5%, DAgger policy 96.0%, PPO from it (20 minutes, one core) 9
    is what the run folder's checkpoint holds at the end (``ppo_last.safetensors``: the
    last one; ``--keep-warm-start`` lets the warm start win too).
 
+Camera-only driving: ``--view pixels|labels|segmentation`` trains the same way on
+``perception/CameraDrive-v0`` (:mod:`perception.driving`): the policy, a CNN, sees only
+the front camera (raw pixels, the true labels, or a frozen perception network's
+segmentation: ``--perception RUN``), while the scripted driver that labels its states
+still reads the world's state vector (privileged imitation, as in "Learning by
+cheating"). Each round's env steps are logged and kept in ``summary.json`` (``dagger``),
+so that views compare by the experience they need to reach a completion rate.
+
 The result is an ordinary PPO run folder: ``scripts/evaluate_drive.py --checkpoint RUN``
 evaluates it and ``scripts/train.py ppo --resume RUN`` continues it.
 
@@ -54,12 +62,20 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import tyro
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from evaluate_drive import ENV_ID, PolicyDriver, ScriptedDriver, evaluate_drive  # noqa: E402
+from evaluate_drive import (  # noqa: E402
+    DRIVING_IDS,
+    ENV_ID,
+    PolicyDriver,
+    ScriptedDriver,
+    evaluate_drive,
+    expert_observation,
+)
 
 from sim.driving.world import STATE_DISTANCES, STATE_NEIGHBOURS  # noqa: E402
 
@@ -130,6 +146,36 @@ class Args:
     layout) instead of a fresh network"""
     workers: int = 1
     """processes driving the imitation and validation episodes (forked; 1: in-process)"""
+    view: Literal["state", "pixels", "labels", "segmentation"] = "state"
+    """what the policy sees: the state vector, or only the front camera
+    (perception.driving): raw pixels, the true labels, or a frozen perception network's
+    segmentation (--perception); camera views are pooled and stacked (a CNN policy)"""
+    perception: str | None = None
+    """the perception checkpoint (file or run folder) of --view segmentation"""
+    camera_style: str = "canonical"
+    """the camera's look for camera views (Drive-v0's randomization: 'canonical' is the
+    perception benchmark's evaluation look, which perception training never draws;
+    'full' draws a new look per episode)"""
+    frame_stack: int = 2
+    """camera views stacked into the policy's image"""
+    pool: int = 4
+    """camera pixels per policy cell along each axis"""
+    max_samples: int = 300_000
+    """imitation samples kept (the oldest rounds are dropped past this: camera samples
+    are kilobytes each)"""
+
+
+def env_spec(args: Args) -> tuple[str, dict]:
+    """The env id and options of ``args.view`` (what the PPO config records)."""
+    if args.view == "state":
+        return ENV_ID, {"action_type": "discrete", "obs_mode": "state"}
+    options: dict = {"view": args.view, "frame_stack": args.frame_stack, "pool": args.pool,
+                     "randomization": args.camera_style}  # fmt: skip
+    if args.view == "segmentation":
+        if args.perception is None:
+            raise ValueError("--view segmentation needs --perception CHECKPOINT")
+        options["perception"] = args.perception
+    return DRIVING_IDS[1], options
 
 
 def _hard(obs: np.ndarray) -> np.ndarray:
@@ -150,19 +196,23 @@ def _collect(env, driver, policy, episodes: int, seed0: int, gamma: float, hard_
 
     obs_l, act_l, ret_l, w_l = [], [], [], []
     done_ok = 0
+    image = len(env.observation_space.shape) == 3
     for i in range(episodes):
         obs, _ = env.reset(seed=seed0 + i)
         driver.reset()
-        rewards, ep_obs, ep_act = [], [], []
+        rewards, ep_obs, ep_act, ep_state = [], [], [], []
         while True:
-            label = driver(obs)
-            ep_obs.append(np.asarray(obs, np.float32))
+            state = expert_observation(env, obs)
+            label = driver(state)
+            x = np.asarray(obs) if image else np.asarray(obs, np.float32)
+            ep_obs.append(x)
+            ep_state.append(np.asarray(state, np.float32))
             ep_act.append(label)
             if policy is None:
                 action = label
             else:
                 with torch.no_grad():
-                    logits = policy(torch.from_numpy(np.asarray(obs, np.float32))[None])
+                    logits = policy(torch.from_numpy(x)[None])
                 action = int(logits.argmax())
             obs, r, term, trunc, info = env.step(action)
             rewards.append(r)
@@ -171,7 +221,7 @@ def _collect(env, driver, policy, episodes: int, seed0: int, gamma: float, hard_
         ok = bool(info["route_complete"] and not info["collision"] and not info["off_road"])
         done_ok += ok
         x = np.stack(ep_obs)
-        w = 1.0 + hard_weight * _hard(x)
+        w = 1.0 + hard_weight * _hard(np.stack(ep_state))
         if not ok:  # the last 3 s before a crash, an exit or the time-out
             w[-30:] += hard_weight
         g, rets = 0.0, []
@@ -207,7 +257,7 @@ def _work(task: tuple) -> tuple:
     kind, weights, seed0, n = task
     w = _WORKER
     if "env" not in w:
-        w["env"] = gymnasium.make(ENV_ID, action_type="discrete", obs_mode="state")
+        w["env"] = gymnasium.make(w["env_id"], **w["env_options"])
         w["driver"] = ScriptedDriver(w["env"])
     net = w["net"]
     if weights is not None:
@@ -225,10 +275,13 @@ def _split(seed0: int, n: int, parts: int) -> list[tuple[int, int]]:
     return [(seed0 + sum(sizes[:i]), sizes[i]) for i in range(parts) if sizes[i]]
 
 
-def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
+def warm_start(
+    trainer, env, args: Args, log=print, history: list[dict] | None = None
+) -> tuple[float, dict]:
     """DAgger into ``trainer.net`` (policy and value); the best scoring weights
     (validation plus the next round's own episodes) are left in the net. Returns
-    (their score, state dict)."""
+    (their score, state dict); ``history`` gets a row per round (env steps driven so
+    far, validation)."""
     import torch
     import torch.nn.functional as F
 
@@ -253,7 +306,9 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
     if args.workers > 1:
         import multiprocessing as mp
 
-        _WORKER.update(net=copy.deepcopy(net), gamma=args.gamma, hard_weight=args.hard_weight)
+        env_id, env_options = env_spec(args)
+        _WORKER.update(net=copy.deepcopy(net), gamma=args.gamma, hard_weight=args.hard_weight,
+                       env_id=env_id, env_options=env_options)  # fmt: skip
         _WORKER["policy"] = lambda x: _WORKER["net"]({"x": x}, _WORKER["net"].initial_state(
             len(x)), torch.zeros(0))[0][0]  # fmt: skip
         pool = mp.get_context("fork").Pool(args.workers)
@@ -287,6 +342,8 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
         if c[0] / c[1] >= best[0]:
             best = (c[0] / c[1], c[2])
 
+    env_steps = 0  # imitation steps driven so far (what a budget of experience counts)
+    history = [] if history is None else history
     if args.init is not None:
         v0 = validate()
         pending = (v0 * args.validate_episodes, args.validate_episodes,
@@ -300,6 +357,7 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
         n = args.episodes_per_round * (2 if k == 0 else 1)
         obs, act, ret, w, ok = collect(k > 0, n, seed0)
         seed0 += n
+        env_steps += len(obs)
         if pending is not None:
             if k > 0:
                 pending = (pending[0] + ok, pending[1] + n, pending[2])
@@ -307,6 +365,8 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
             log(f"  the previous weights score {pending[0] / pending[1]:.3f} "
                 f"over {pending[1]} episodes")  # fmt: skip
         data.append((obs, act, ret, w))
+        while len(data) > 1 and sum(len(d[0]) for d in data) > args.max_samples:
+            data.pop(0)
         x, a, r, wt = (torch.from_numpy(np.concatenate([d[i] for d in data])) for i in range(4))
         net.train()
         for _ in range(args.grad_steps):
@@ -320,12 +380,19 @@ def warm_start(trainer, env, args: Args, log=print) -> tuple[float, dict]:
             opt.step()
         net.eval()
         with torch.no_grad():
-            agree = float((policy(x[-50000:]).argmax(-1) == a[-50000:]).float().mean())
+            recent = range(max(0, len(x) - 20000), len(x), 2048)
+            hits = sum(int((policy(x[i : i + 2048]).argmax(-1) == a[i : i + 2048]).sum())
+                       for i in recent)  # fmt: skip
+            agree = hits / min(len(x), 20000)
         val = validate()
+        minutes = (time.perf_counter() - start) / 60
+        history.append({"round": k, "env_steps": env_steps, "samples": len(x),
+                        "validation": val, "minutes": minutes})  # fmt: skip
         pending = (val * args.validate_episodes, args.validate_episodes,
                    copy.deepcopy(net.state_dict()))  # fmt: skip
         who = "driver" if k == 0 else "policy"
-        log(f"dagger round {k}: {who} completed {ok}/{n}, {len(x)} samples, agreement "
+        log(f"dagger round {k}: {who} completed {ok}/{n}, {env_steps} env steps, {len(x)} "
+            f"samples, agreement "
             f"{agree:.3f}, validation {val:.3f}, {time.perf_counter() - t:.0f} s")  # fmt: skip
     if pending is not None:
         consider(pending)
@@ -381,9 +448,9 @@ def main(args: Args) -> dict:
     from agents.ppo.config import PPOConfig
     from agents.ppo.train import Trainer
 
-    options = {"action_type": "discrete", "obs_mode": "state"}
+    env_id, options = env_spec(args)
     config = PPOConfig(
-        env=ENV_ID, env_options=options, num_envs=args.num_envs, num_steps=args.num_steps,
+        env=env_id, env_options=options, num_envs=args.num_envs, num_steps=args.num_steps,
         gamma=args.gamma, lr=args.lr, anneal_lr=False, ent_coef=args.ent_coef,
         clip_coef=args.clip_coef, target_kl=args.target_kl, anchor_coef=args.anchor_coef,
         critic_warmup_updates=args.critic_warmup_updates,
@@ -398,10 +465,11 @@ def main(args: Args) -> dict:
 
         init_net, _, _ = ckpt.load_policy(args.init)
         trainer.net.load_state_dict(init_net.state_dict())
-    env = gymnasium.make(ENV_ID, **options)
+    env = gymnasium.make(env_id, **options)
     trainer.run_dir.mkdir(parents=True, exist_ok=True)
     t = time.perf_counter()
-    best = warm_start(trainer, env, args)
+    history: list[dict] = []
+    best = warm_start(trainer, env, args, history=history)
     warm_val = best[0]
     print(f"warm start: {(time.perf_counter() - t) / 60:.1f} min, validation {warm_val:.3f}")
     warm_path = trainer.save(trainer.run_dir / "warm_start.safetensors")
@@ -417,7 +485,8 @@ def main(args: Args) -> dict:
     summary = {
         "agent_steps": trainer.agent_steps, "updates": trainer.update,
         "warm_start_validation": warm_val, "best_validation": best[0],
-        "minutes": (time.perf_counter() - t) / 60,
+        "minutes": (time.perf_counter() - t) / 60, "view": args.view,
+        "dagger_env_steps": history[-1]["env_steps"] if history else 0, "dagger": history,
     }  # fmt: skip
     (trainer.run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     print(f"ppo: {trainer.agent_steps} agent steps, {trainer.update} updates; best "

@@ -262,6 +262,15 @@ def test_gymnasium_envs(tmp_path):
                              run_dir=str(tmp_path / "c"), threads=1))  # fmt: skip
     cart.run()
     assert cart.spec.kind == "mlp" and cart.agent_steps == 128
+    # a uint8 (C, H, W) observation is an image: a CNN policy, stored as uint8
+    pixels = Trainer(PPOConfig(env="simarena/MinAtar-Breakout-v0", num_envs=2, num_steps=16,
+                               max_updates=2, hidden=32, run_dir=str(tmp_path / "m"),
+                               threads=1))  # fmt: skip
+    pixels.run()
+    assert pixels.spec.kind == "cnn" and pixels.spec.image_shape[1:] == (10, 10)
+    assert pixels.spec.image_scale == 1.0 and pixels.agent_steps == 64
+    net, spec, _ = ckpt.load_policy(tmp_path / "m")
+    assert spec == pixels.spec
 
 
 def test_bad_inputs(tmp_path):

@@ -4,7 +4,10 @@
 finished copy at once, bootstrapping truncated episodes from their final observation)
 and turns observations into policy inputs:
 
-* a ``Box`` observation: one agent per env, the flattened vector (MLP policy);
+* a ``Box`` observation: one agent per env, the flattened vector (MLP policy); a uint8
+  ``Box`` of shape (C, H, W) is an image, kept as it is (CNN policy, channels first:
+  stack frames into channels, e.g. with Gymnasium's ``FrameStackObservation`` and
+  ``ReshapeObservation``);
 * a dict with ``observation`` (Box) and ``action_mask``: the same, masked (a Box env
   with an ``action_masks()`` method, as sb3-contrib's MaskablePPO takes, is masked too:
   ``simarena/Connect4-v0`` against its built-in opponent);
@@ -83,7 +86,7 @@ class GymSource:
     @staticmethod
     def _mode(space: spaces.Space) -> str:
         if isinstance(space, spaces.Box):
-            return "box"
+            return "image" if is_image(space) else "box"
         if isinstance(space, spaces.Dict):
             keys = set(space.spaces)
             if set(ARENA_KEYS) <= keys:
@@ -93,7 +96,8 @@ class GymSource:
             ):
                 return "masked"
         raise ValueError(
-            f"unsupported observation space {space}: PPO takes a Box, a dict with "
+            f"unsupported observation space {space}: PPO takes a Box (a uint8 (C, H, W) Box "
+            "is an image), a dict with "
             "'observation' (Box) and 'action_mask', or the FogArena-v0 team layout"
         )
 
@@ -102,6 +106,11 @@ class GymSource:
         if self.mode == "arena":
             return arena_spec(**arch)
         space = self.envs[0].observation_space
+        if self.mode == "image":
+            return PolicySpec(
+                kind="cnn", nvec=self.agent_nvec, image_shape=tuple(space.shape),
+                image_scale=image_scale(space), extra={"env": self.env_id}, **arch,
+            )  # fmt: skip
         box = space if self.mode == "box" else space["observation"]
         return PolicySpec(
             kind="mlp", nvec=self.agent_nvec, obs_dim=int(np.prod(box.shape)),
@@ -110,6 +119,8 @@ class GymSource:
 
     # ---- observations ------------------------------------------------------------------
     def _convert(self, raw: list[dict | np.ndarray]) -> dict[str, np.ndarray]:
+        if self.mode == "image":
+            return {"x": np.stack(raw)}
         if self.mode == "box":
             out = {"x": np.stack([np.asarray(o, np.float32).reshape(-1) for o in raw])}
             if self.mask_fn and len(raw) == self.num_envs:
@@ -185,6 +196,17 @@ class GymSource:
     def close(self) -> None:
         for env in self.envs:
             env.close()
+
+
+def is_image(space: spaces.Space) -> bool:
+    """A uint8 (C, H, W) Box: what the CNN policy takes."""
+    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
+
+
+def image_scale(space: spaces.Box) -> float:
+    """1/255 for camera pixels, 1/high for other uint8 planes (counts, fractions)."""
+    high = float(np.max(space.high))
+    return 1.0 / high if high > 0 else 1.0
 
 
 def _arena_mask(raw: list[dict], k: int, nvec: tuple[int, ...]) -> np.ndarray:

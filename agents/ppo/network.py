@@ -28,11 +28,15 @@ class PolicySpec:
     """Architecture and observation layout of a policy (saved in checkpoints)."""
 
     kind: str
-    """"entity" (FogArena entity slots) or "mlp" (a flat vector)."""
+    """"entity" (FogArena entity slots), "mlp" (a flat vector) or "cnn" (an image)."""
     nvec: tuple[int, ...]
     """sizes of the action parts of one agent."""
     obs_dim: int = 0
     """length of the flat observation (mlp)."""
+    image_shape: tuple[int, ...] = ()
+    """(channels, height, width) of the image observation, uint8 (cnn)."""
+    image_scale: float = 1.0 / 255.0
+    """factor from the image's uint8 values to the network's input (cnn)."""
     num_slots: int = 0
     """entity slots (entity)."""
     num_features: int = 0
@@ -68,14 +72,15 @@ class PolicySpec:
     @classmethod
     def from_json(cls, data: dict) -> PolicySpec:
         d = dict(data)
-        for key in ("nvec", "grid_shape", "pointer_parts"):
+        for key in ("nvec", "grid_shape", "pointer_parts", "image_shape"):
             d[key] = tuple(d.get(key, ()))
         return cls(**d)
 
     def layout(self) -> dict:
         """What the env must match: kind, action parts and observation shapes."""
         keys = ("kind", "nvec", "obs_dim", "num_slots", "num_features", "grid_shape")
-        return {k: getattr(self, k) for k in (*keys, "num_globals", "pointer_parts")}
+        more = ("num_globals", "pointer_parts", "image_shape", "image_scale")
+        return {k: getattr(self, k) for k in (*keys, *more)}
 
 
 def build_policy(spec: PolicySpec) -> ActorCritic:
@@ -83,7 +88,9 @@ def build_policy(spec: PolicySpec) -> ActorCritic:
         return EntityActorCritic(spec)
     if spec.kind == "mlp":
         return MLPActorCritic(spec)
-    raise ValueError(f"unknown policy kind {spec.kind!r}; kinds are 'entity' and 'mlp'")
+    if spec.kind == "cnn":
+        return CNNActorCritic(spec)
+    raise ValueError(f"unknown policy kind {spec.kind!r}; kinds are 'entity', 'mlp' and 'cnn'")
 
 
 def _init(layer: nn.Module, gain: float = 2**0.5) -> nn.Module:
@@ -185,6 +192,45 @@ class MLPActorCritic(ActorCritic):
 
     def encode(self, obs):
         return self.body(obs["x"].float()), None
+
+    def heads(self, h, ctx, obs):
+        return list(torch.split(self.policy_head(h), list(self.spec.nvec), dim=-1))
+
+
+class CNNActorCritic(ActorCritic):
+    """An image ``obs["x"]`` (N, C, H, W) uint8 through three convolutions (the Nature
+    DQN's shape, strides scaled to small images) and a linear layer."""
+
+    def __init__(self, spec: PolicySpec) -> None:
+        super().__init__()
+        if len(spec.image_shape) != 3 or min(spec.image_shape) < 1:
+            raise ValueError(f"a cnn policy needs image_shape (C, H, W), got {spec.image_shape}")
+        self.spec = spec
+        c, h, w = spec.image_shape
+        # Stride 4 first on large images (Atari's 84x84), 2 on small ones (24x24 grids).
+        first = 4 if min(h, w) >= 64 else 2
+        self.body = nn.Sequential(
+            _init(nn.Conv2d(c, 32, 5 if first == 2 else 8, first, padding=2 if first == 2 else 0)),
+            nn.ReLU(),
+            _init(nn.Conv2d(32, 64, 4 if first == 4 else 3, 2, padding=0 if first == 4 else 1)),
+            nn.ReLU(),
+            _init(nn.Conv2d(64, 64, 3, 1)),
+            nn.ReLU(),
+            nn.Flatten(),
+        )
+        with torch.no_grad():
+            n = self.body(torch.zeros(1, c, h, w)).shape[1]
+        self.project = nn.Sequential(_init(nn.Linear(n, spec.hidden)), nn.ReLU())
+        self._build_core(spec.hidden)
+        self.policy_head = _init(nn.Linear(spec.hidden, sum(spec.nvec)), 0.01)
+
+    def encode(self, obs):
+        x = obs["x"]
+        if x.shape[1:] != self.spec.image_shape:
+            raise ValueError(
+                f"this policy takes images {self.spec.image_shape}, got {tuple(x.shape[1:])}"
+            )
+        return self.project(self.body(x.float() * self.spec.image_scale)), None
 
     def heads(self, h, ctx, obs):
         return list(torch.split(self.policy_head(h), list(self.spec.nvec), dim=-1))

@@ -79,6 +79,8 @@ class CameraView(gymnasium.ObservationWrapper):
             )
         if view != "pixels" and pool * pool > 255:
             raise ValueError(f"pool must be at most 15 for class counts in uint8, got {pool}")
+        if view != "segmentation" and perception is not None:
+            raise ValueError(f"view {view!r} takes no perception model (only 'segmentation')")
         if view == "segmentation":
             if perception is None:
                 raise ValueError("view 'segmentation' needs a perception model (perception=PATH)")

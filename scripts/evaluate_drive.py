@@ -189,14 +189,6 @@ def expert_observation(env: gymnasium.Env, obs: Any) -> np.ndarray:
     return u.world.state_vector(bound=STATE_BOUND)
 
 
-def policy_input(spec: Any, obs: Any) -> np.ndarray:
-    """One observation as the policy's batch of one: the flat vector (mlp) or the image
-    as it is (cnn)."""
-    if spec.kind == "cnn":
-        return np.asarray(obs)[None]
-    return np.asarray(obs, np.float32).reshape(1, -1)
-
-
 def check_observation(spec: Any, space: gymnasium.spaces.Space, options: dict) -> None:
     """ValueError unless the env's observations fit the policy's inputs."""
     if spec.kind == "cnn":
@@ -217,9 +209,11 @@ class PolicyDriver:
         import torch
 
         from agents.ppo.actor import Actor
+        from agents.ppo.gym_source import policy_input
 
         gen = torch.Generator().manual_seed(seed)
         self.actor = Actor(net, "ppo", greedy=greedy, generator=gen)
+        self.policy_input = policy_input
         self.state = self.actor.initial_state(1)
         self.start = np.ones(1, np.float32)
 
@@ -228,7 +222,7 @@ class PolicyDriver:
         self.start = np.ones(1, np.float32)
 
     def __call__(self, obs: np.ndarray) -> int | np.ndarray:
-        x = policy_input(self.actor.net.spec, obs)
+        x = self.policy_input(self.actor.net.spec, obs)
         step = self.actor.step({"x": x}, self.state, self.start)
         self.state = step.state
         self.start = np.zeros(1, np.float32)
@@ -382,7 +376,10 @@ def main(args: Args) -> DriveReport:
             )
         cfg = meta.get("config") or {}
         options = {**parse_options(cfg.get("env_options", {})), **overrides}
-        env = gymnasium.make(env_id, **options)
+        try:
+            env = gymnasium.make(env_id, **options)
+        except TypeError as e:  # an option this env does not take
+            raise ValueError(f"cannot make {env_id} with options {options}: {e}") from None
         check_observation(spec, env.observation_space, options)
         seeds = _training_seeds(meta)
         if seeds is not None and args.seed < seeds[1] and args.seed + args.episodes > seeds[0]:

@@ -58,6 +58,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import math
 import sys
 import time
 from dataclasses import dataclass
@@ -160,9 +161,10 @@ class Args:
     """camera views stacked into the policy's image"""
     pool: int = 4
     """camera pixels per policy cell along each axis"""
-    max_samples: int = 300_000
-    """imitation samples kept (the oldest rounds are dropped past this: camera samples
-    are kilobytes each)"""
+    max_samples: int | None = None
+    """imitation samples kept, past which the oldest rounds but the driver's own first
+    one are dropped (None: all for the state vector, 150,000 for camera views, whose
+    samples are kilobytes each: 1.4 GB for the labels view)"""
 
 
 def env_spec(args: Args) -> tuple[str, dict]:
@@ -342,6 +344,7 @@ def warm_start(
         if c[0] / c[1] >= best[0]:
             best = (c[0] / c[1], c[2])
 
+    cap = args.max_samples or (math.inf if args.view == "state" else 150_000)
     env_steps = 0  # imitation steps driven so far (what a budget of experience counts)
     history = [] if history is None else history
     if args.init is not None:
@@ -365,8 +368,8 @@ def warm_start(
             log(f"  the previous weights score {pending[0] / pending[1]:.3f} "
                 f"over {pending[1]} episodes")  # fmt: skip
         data.append((obs, act, ret, w))
-        while len(data) > 1 and sum(len(d[0]) for d in data) > args.max_samples:
-            data.pop(0)
+        while len(data) > 2 and sum(len(d[0]) for d in data) > cap:
+            data.pop(1)
         x, a, r, wt = (torch.from_numpy(np.concatenate([d[i] for d in data])) for i in range(4))
         net.train()
         for _ in range(args.grad_steps):

@@ -12,12 +12,13 @@ import gymnasium
 import numpy as np
 import pytest
 import torch
+from gymnasium import spaces
 from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import envs  # noqa: F401
 from agents.ppo import checkpoint as ppo_ckpt
-from agents.ppo.gym_source import GymSource
+from agents.ppo.gym_source import GymSource, policy_spec
 from agents.ppo.network import build_policy
 from perception.checkpoint import save_model
 from perception.driving import (
@@ -119,6 +120,8 @@ def test_bad_views_are_refused(model_path):
         make_camera_drive("pixels", frame_stack=0, resolution=SMALL, **TINY)
     with pytest.raises(ValueError, match="obs_mode is set by the view"):
         make_camera_drive("pixels", obs_mode="state", resolution=SMALL, **TINY)
+    with pytest.raises(ValueError, match="takes no perception model"):
+        make_camera_drive("pixels", model_path, resolution=SMALL, **TINY)
     with pytest.raises(ValueError, match="one-camera Drive-v0 env with obs_mode 'rgb'"):
         CameraView(DriveEnv(obs_mode="state", **TINY), "pixels")
 
@@ -136,6 +139,13 @@ def test_ppo_takes_a_camera_env_with_a_cnn_policy(tmp_path):
     with pytest.raises(ValueError, match="takes images"):
         wrong = torch.zeros(1, 3, 24, 24, dtype=torch.uint8)
         net({"x": wrong}, net.initial_state(1), torch.ones(1))
+    # any image size fits the CNN; a channels-last camera frame stays a flat vector
+    for shape in [(3, 8, 8), (1, 1, 1), (10, 10, 10), (4, 84, 84)]:
+        small = build_policy(policy_spec(spaces.Box(0, 255, shape, np.uint8), (3,)))
+        out = small({"x": torch.zeros(2, *shape, dtype=torch.uint8)}, small.initial_state(2),
+                    torch.ones(2))  # fmt: skip
+        assert out[0][0].shape == (2, 3)
+    assert policy_spec(spaces.Box(0, 255, (96, 96, 3), np.uint8), (3,)).kind == "mlp"
     # the spec survives a checkpoint, and a state-vector layout is refused
     from agents.ppo.config import PPOConfig
     from agents.ppo.train import save_policy

@@ -417,6 +417,7 @@ def ppo_policies(tmp_path_factory) -> dict[str, Path]:
     from agents.ppo.arena import arena_spec
     from agents.ppo.board import board_spec
     from agents.ppo.config import PPOConfig
+    from agents.ppo.gym_source import policy_spec
     from agents.ppo.network import PolicySpec, build_policy
     from agents.ppo.train import save_policy
     from sim.board import make_game
@@ -430,9 +431,10 @@ def ppo_policies(tmp_path_factory) -> dict[str, Path]:
     specs = {
         "board:tictactoe": board_spec(make_game("tictactoe"), hidden=16),
         "fogarena": arena_spec(hidden=16, embed=8, heads=2),
-        "simarena/MinAtar-Breakout-v0": PolicySpec(
-            kind="mlp", nvec=(6,), obs_dim=400, hidden=16,
-            extra={"env": "simarena/MinAtar-Breakout-v0"},
+        # what PPO trains on MinAtar's (4, 10, 10) planes: a CNN
+        "simarena/MinAtar-Breakout-v0": policy_spec(
+            gymnasium.make("simarena/MinAtar-Breakout-v0").observation_space, (6,),
+            "simarena/MinAtar-Breakout-v0", hidden=16,
         ),
         "simarena/Drive-v0": PolicySpec(
             kind="mlp", nvec=(int(drive.action_space.n),),

@@ -5,9 +5,10 @@ finished copy at once, bootstrapping truncated episodes from their final observa
 and turns observations into policy inputs:
 
 * a ``Box`` observation: one agent per env, the flattened vector (MLP policy); a uint8
-  ``Box`` of shape (C, H, W) is an image, kept as it is (CNN policy, channels first:
-  stack frames into channels, e.g. with Gymnasium's ``FrameStackObservation`` and
-  ``ReshapeObservation``);
+  ``Box`` of shape (C, H, W) with no more channels than rows or columns is an image, kept
+  as it is (CNN policy, channels first: stack frames into channels, e.g. with
+  Gymnasium's ``FrameStackObservation`` and ``ReshapeObservation``; a channels-last
+  (H, W, 3) image stays a flat vector);
 * a dict with ``observation`` (Box) and ``action_mask``: the same, masked (a Box env
   with an ``action_masks()`` method, as sb3-contrib's MaskablePPO takes, is masked too:
   ``simarena/Connect4-v0`` against its built-in opponent);
@@ -78,7 +79,8 @@ class GymSource:
             self.team = 1
             self.agent_nvec = _nvec(act_space)
         self.num_agents = num_envs * self.team
-        self.mask_fn = self.mode == "box" and callable(getattr(env.unwrapped, "action_masks", None))
+        masks = callable(getattr(env.unwrapped, "action_masks", None))
+        self.mask_fn = self.mode in ("box", "image") and masks
         self.ep_return = np.zeros(num_envs)
         self.ep_length = np.zeros(num_envs, dtype=np.int64)
         self._episodes = 0
@@ -106,23 +108,16 @@ class GymSource:
         if self.mode == "arena":
             return arena_spec(**arch)
         space = self.envs[0].observation_space
-        if self.mode == "image":
-            return PolicySpec(
-                kind="cnn", nvec=self.agent_nvec, image_shape=tuple(space.shape),
-                image_scale=image_scale(space), extra={"env": self.env_id}, **arch,
-            )  # fmt: skip
-        box = space if self.mode == "box" else space["observation"]
-        return PolicySpec(
-            kind="mlp", nvec=self.agent_nvec, obs_dim=int(np.prod(box.shape)),
-            extra={"env": self.env_id}, **arch,
-        )  # fmt: skip
+        box = space["observation"] if self.mode == "masked" else space
+        return policy_spec(box, self.agent_nvec, self.env_id, **arch)
 
     # ---- observations ------------------------------------------------------------------
     def _convert(self, raw: list[dict | np.ndarray]) -> dict[str, np.ndarray]:
-        if self.mode == "image":
-            return {"x": np.stack(raw)}
-        if self.mode == "box":
-            out = {"x": np.stack([np.asarray(o, np.float32).reshape(-1) for o in raw])}
+        if self.mode in ("box", "image"):
+            if self.mode == "image":
+                out = {"x": np.stack(raw)}
+            else:
+                out = {"x": np.stack([np.asarray(o, np.float32).reshape(-1) for o in raw])}
             if self.mask_fn and len(raw) == self.num_envs:
                 masks = [np.asarray(e.unwrapped.action_masks(), np.int8) for e in self.envs]
                 out["action_mask"] = np.stack(masks)
@@ -199,8 +194,33 @@ class GymSource:
 
 
 def is_image(space: spaces.Space) -> bool:
-    """A uint8 (C, H, W) Box: what the CNN policy takes."""
-    return isinstance(space, spaces.Box) and space.dtype == np.uint8 and len(space.shape) == 3
+    """A uint8 (C, H, W) Box with no more channels than rows and columns: what the CNN
+    policy takes (MinAtar's planes, stacked Atari frames, camera views)."""
+    if not isinstance(space, spaces.Box) or space.dtype != np.uint8 or len(space.shape) != 3:
+        return False
+    c, h, w = space.shape
+    return c <= min(h, w)
+
+
+def policy_spec(space: spaces.Box, nvec: tuple[int, ...], env_id: str = "", **arch) -> PolicySpec:
+    """The policy layout of a Box observation: a CNN for an image, else an MLP over the
+    flattened vector."""
+    if is_image(space):
+        return PolicySpec(
+            kind="cnn", nvec=nvec, image_shape=tuple(space.shape),
+            image_scale=image_scale(space), extra={"env": env_id}, **arch,
+        )  # fmt: skip
+    return PolicySpec(
+        kind="mlp", nvec=nvec, obs_dim=int(np.prod(space.shape)), extra={"env": env_id}, **arch
+    )
+
+
+def policy_input(spec: PolicySpec, obs: Any) -> np.ndarray:
+    """One observation as the policy's batch of one: the image as it is (cnn) or the
+    flattened float vector (mlp)."""
+    if spec.kind == "cnn":
+        return np.asarray(obs)[None]
+    return np.asarray(obs, np.float32).reshape(1, -1)
 
 
 def image_scale(space: spaces.Box) -> float:

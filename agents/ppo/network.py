@@ -199,7 +199,8 @@ class MLPActorCritic(ActorCritic):
 
 class CNNActorCritic(ActorCritic):
     """An image ``obs["x"]`` (N, C, H, W) uint8 through three convolutions (the Nature
-    DQN's shape, strides scaled to small images) and a linear layer."""
+    DQN's on images of 64 pixels and more; on smaller ones, stride 2 twice and padding,
+    so that any size down to 1x1 fits) and a linear layer."""
 
     def __init__(self, spec: PolicySpec) -> None:
         super().__init__()
@@ -214,7 +215,7 @@ class CNNActorCritic(ActorCritic):
             nn.ReLU(),
             _init(nn.Conv2d(32, 64, 4 if first == 4 else 3, 2, padding=0 if first == 4 else 1)),
             nn.ReLU(),
-            _init(nn.Conv2d(64, 64, 3, 1)),
+            _init(nn.Conv2d(64, 64, 3, 1, padding=1 if first == 2 else 0)),
             nn.ReLU(),
             nn.Flatten(),
         )

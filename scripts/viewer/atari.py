@@ -99,10 +99,9 @@ class AtariSession:
                 )
             self.q = load_dqn(ck, flag)
         elif ck is not None:
-            from agents.ppo.network import PolicySpec
+            from agents.ppo.gym_source import policy_spec
 
-            expected = PolicySpec(kind="mlp", nvec=(n,), obs_dim=int(np.prod(space.shape)))
-            net, _ = load_ppo(ck, flag, expected)
+            net, _ = load_ppo(ck, flag, policy_spec(space, (n,)))
             self.policy = PolicyView(net, 0)
         self.title = f"simarena: {label}, {player}"
         self.q_values: np.ndarray | None = None
@@ -159,7 +158,9 @@ class AtariSession:
             if self.rng.random() < self.epsilon:
                 action, self.explored = int(self.rng.integers(n)), True
         elif self.policy is not None:
-            x = np.asarray(self.obs, np.float32).reshape(1, -1)
+            from agents.ppo.gym_source import policy_input
+
+            x = policy_input(self.policy.net.spec, self.obs)
             action = int(self.policy.act({"x": x})[0, 0])
         else:
             action = int(self.rng.integers(n))

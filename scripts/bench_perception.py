@@ -10,25 +10,29 @@ Sections:
   networks are freshly initialized. Warm-up first, then ``--repeats`` timed repeats
   (median, min, max), the configurations alternating in one process.
 * ``train`` (only when ``--train-minutes`` is above 0, or with ``--quick``): two runs of
-  ``scripts/train.py perception`` with the same settings and budget, one on fully
-  randomized frames ("full") and one on the plain non-randomized style ("off"), then
+  ``scripts/train.py perception`` per seed with the same settings and budget, one on
+  randomized frames (``--randomized``: "full-road" by default, full randomization but
+  the road textures, the best row of the ablation in docs/BENCHMARKS.md; "full" for
+  everything) and one on the plain non-randomized style ("off"), then
   both evaluated on the canonical style and on the held-out styles
   (``sim.driving.randomization.HELD_OUT_STYLES``: dusk, overcast, snow), none of which
   either run ever draws. Reported: the canonical headline mIoU (road, lane marking,
   vehicle), per-class IoU, vehicle AP50, each held-out style's headline mIoU, and the
   gain of randomized over non-randomized training on the held-out styles (mean headline
-  mIoU, in points). The gain target of issue 8 is 15 points or more.
+  mIoU, in points; per seed and the mean over ``--seeds``). The gain target of issue 8
+  is 15 points or more.
 
 The evaluation frames are rendered with the default world (default traffic, every
 vehicle counted, however small) from seeds no training episode uses.
 
     python scripts/bench_perception.py --quick                  # under a minute
     python scripts/bench_perception.py --only inference         # inference only
-    python scripts/bench_perception.py --train-minutes 15 --steps 3000 --reuse
+    python scripts/bench_perception.py --train-minutes 15 --steps 700 --seeds 0 1 --reuse
     python scripts/bench_perception.py --json ...               # one JSON object
 
-``--reuse`` evaluates the runs already in ``--run-root`` (``perception-full-<m>min`` and
-``perception-off-<m>min``) when their saved settings match, instead of training anew.
+``--reuse`` evaluates the runs already in ``--run-root``
+(``perception-<randomization>-<m>min-s<seed>``) when their saved settings match,
+instead of training anew.
 """
 
 from __future__ import annotations
@@ -73,8 +77,12 @@ class Config(BenchConfig):
     """Frames per training step."""
     eval_frames: int = 256
     """Frames per evaluation style."""
+    randomized: str = "full-road"
+    """Randomization of the randomized run (``train.py perception --randomization``)."""
+    seeds: tuple[int, ...] = (0,)
+    """Seeds: each trains both runs; the gain is reported per seed and as the mean."""
     run_root: str = "runs"
-    """Folder of the training runs (``perception-<randomization>-<minutes>min``)."""
+    """Folder of the training runs (``perception-<randomization>-<minutes>min-s<seed>``)."""
     reuse: bool = False
     """Evaluate finished runs already in ``run_root`` (same settings) instead of training."""
 
@@ -131,31 +139,31 @@ def bench_inference(cfg: Config) -> dict:
 
 
 # ---- training ---------------------------------------------------------------------------
-def _train_config(cfg: Config, randomization: str, run_dir: Path, minutes: float):
+def _train_config(cfg: Config, randomization: str, run_dir: Path, minutes: float, seed: int):
     from perception.train import PerceptionConfig
 
     if cfg.quick:  # a smoke run: tiny budget, the same code path
         return PerceptionConfig(
-            randomization=randomization, steps=12, batch_size=8, minutes=None,
+            randomization=randomization, seed=seed, steps=12, batch_size=8, minutes=None,
             eval_styles=("canonical", *HELD_OUT), eval_frames=8, eval_every=0,
             checkpoint_every=0, workers=0, frames_per_episode=8, run_dir=str(run_dir),
             tensorboard=False, progress=False,
         )  # fmt: skip
     return PerceptionConfig(
-        randomization=randomization, steps=cfg.steps, batch_size=cfg.batch_size,
+        randomization=randomization, seed=seed, steps=cfg.steps, batch_size=cfg.batch_size,
         minutes=minutes, eval_styles=("canonical", *HELD_OUT), eval_frames=cfg.eval_frames,
         eval_every=0, checkpoint_every=300, workers=1, threads=1, run_dir=str(run_dir),
         tensorboard=False, progress=False,
     )  # fmt: skip
 
 
-def _run(cfg: Config, randomization: str, root: Path, minutes: float) -> dict:
+def _run(cfg: Config, randomization: str, root: Path, minutes: float, seed: int) -> dict:
     from dataclasses import asdict
 
     from perception.train import Trainer
 
-    run_dir = root / f"perception-{randomization}-{minutes:g}min"
-    config = _train_config(cfg, randomization, run_dir, minutes)
+    run_dir = root / f"perception-{randomization}-{minutes:g}min-s{seed}"
+    config = _train_config(cfg, randomization, run_dir, minutes, seed)
     saved = run_dir / "config.json"
     trainer = None
     if cfg.reuse and (run_dir / "checkpoint.safetensors").is_file() and saved.is_file():
@@ -196,8 +204,9 @@ def bench_train(cfg: Config) -> dict:
     minutes = cfg.train_minutes if cfg.train_minutes > 0 else 15.0
     tmp = tempfile.TemporaryDirectory() if cfg.quick else None
     root = Path(tmp.name) if tmp else Path(cfg.run_root)
+    rows = (cfg.randomized, "off")
     try:
-        runs = {r: _run(cfg, r, root, minutes) for r in ("full", "off")}
+        runs = {(r, seed): _run(cfg, r, root, minutes, seed) for seed in cfg.seeds for r in rows}
     finally:
         if tmp:
             tmp.cleanup()
@@ -205,11 +214,14 @@ def bench_train(cfg: Config) -> dict:
         "budget_minutes": None if cfg.quick else minutes,  # quick: a 12-step smoke run
         "threads": "1 torch thread + 1 DataLoader worker rendering",
         "held_out_styles": list(HELD_OUT),
+        "randomized": cfg.randomized,
+        "seeds": list(cfg.seeds),
+        "runs": {},
     }
-    for r, s in runs.items():
+    for (r, seed), s in runs.items():
         final = s["final"]
         held = {st: final[st]["miou_headline"] for st in HELD_OUT}
-        out[r] = {
+        out["runs"][f"{r}-s{seed}"] = {
             "run_dir": s["run_dir"] if not cfg.quick else None,
             "steps": s["step"],
             "finished": s["finished"],
@@ -221,21 +233,29 @@ def bench_train(cfg: Config) -> dict:
         c = final["canonical"]
         log(
             cfg,
-            f"train {r}: {s['step']} steps in {s['elapsed']:.0f} s; canonical headline mIoU "
-            f"{c['miou_headline']:.3f} (road {c['iou/road']:.3f}, lane "
+            f"train {r} seed {seed}: {s['step']} steps in {s['elapsed']:.0f} s; canonical "
+            f"headline mIoU {c['miou_headline']:.3f} (road {c['iou/road']:.3f}, lane "
             f"{c['iou/lane_marking']:.3f}, vehicle {c['iou/vehicle']:.3f}), vehicle AP50 "
             f"{c.get('ap50/vehicle', float('nan')):.3f}; held-out headline mIoU "
             + ", ".join(f"{st} {v:.3f}" for st, v in held.items()),
         )
-    gain = out["full"]["held_out_miou_headline_mean"] - out["off"]["held_out_miou_headline_mean"]
-    out["gain_points_held_out"] = 100 * gain
-    out["gain_points_canonical"] = 100 * (
-        out["full"]["canonical"]["miou_headline"] - out["off"]["canonical"]["miou_headline"]
-    )
+    runs_out = out["runs"]
+
+    def gain(seed: int, key) -> float:
+        a, b = runs_out[f"{cfg.randomized}-s{seed}"], runs_out[f"off-s{seed}"]
+        return 100 * (key(a) - key(b))
+
+    held_gains = [gain(s, lambda r: r["held_out_miou_headline_mean"]) for s in cfg.seeds]
+    can_gains = [gain(s, lambda r: r["canonical"]["miou_headline"]) for s in cfg.seeds]
+    out["gain_points_held_out_per_seed"] = held_gains
+    out["gain_points_held_out"] = float(np.mean(held_gains))
+    out["gain_points_canonical"] = float(np.mean(can_gains))
     log(
         cfg,
-        f"train: randomized over non-randomized on held-out styles: {100 * gain:+.1f} points "
-        f"(canonical {out['gain_points_canonical']:+.1f})",
+        f"train: {cfg.randomized} over non-randomized on held-out styles: "
+        f"{out['gain_points_held_out']:+.1f} points (per seed "
+        + ", ".join(f"{g:+.1f}" for g in held_gains)
+        + f"; canonical {out['gain_points_canonical']:+.1f})",
     )
     return out
 

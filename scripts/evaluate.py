@@ -103,11 +103,13 @@ def evaluate(args: Args) -> dict:
 
 def gnugo_ladder(args: Args, game, net, search: dict) -> dict:
     """The checkpoint against GNU Go at each of ``args.gnugo_levels`` (engine failures
-    count as forfeits, listed per level)."""
+    count as forfeits, listed per level) and the final area margins, komi included."""
+    import numpy as np
+
     from agents.alphazero.evaluation import OPENING_PLIES
     from agents.alphazero.player import AlphaZeroPlayer
     from selfplay.engines import engine_ladder, gnugo
-    from selfplay.match import forfeits
+    from selfplay.match import final_margins, forfeits
 
     if game.name != "go":
         raise ValueError(f"--gnugo-levels plays Go; the checkpoint plays {game.name}")
@@ -116,7 +118,17 @@ def gnugo_ladder(args: Args, game, net, search: dict) -> dict:
     player = AlphaZeroPlayer(game, net, args.sims, opening_plies=OPENING_PLIES, **search)
     engines = [gnugo(game, level) for level in args.gnugo_levels]
     results = engine_ladder(game, player, engines, args.gnugo_games, args.seed)
-    return {r.opponent: {**r.summary(), "forfeits": forfeits(r)} for r in results}
+    out = {}
+    for r in results:
+        margins = final_margins(game, r)
+        out[r.opponent] = {
+            **r.summary(),
+            "forfeits": forfeits(r),
+            "mean_margin": float(np.mean(margins)) if margins else None,
+            "margins": margins,
+            "mean_length": float(np.mean([rec.length for rec in r.records])),
+        }
+    return out
 
 
 def main_ppo(argv: list[str]) -> int:
@@ -153,9 +165,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{100 * report['mistake_rate']:.2f}% (95% CI {100 * lo:.2f}..{100 * hi:.2f}%)"
         )
     for name, match in {**out.get("matches", {}), **out.get("gnugo", {})}.items():
+        margin = match.get("mean_margin")
         print(
             f"vs {name}: +{match['wins']} ={match['draws']} -{match['losses']}, "
             f"score {match['score']:.3f}"
+            + (f", mean final margin {margin:+.1f} points" if margin is not None else "")
         )
     return 0
 

@@ -332,3 +332,22 @@ def play_match(
 def forfeits(result: MatchResult) -> list[str]:
     """Why each game of ``result`` lost by forfeit was forfeited (empty if none was)."""
     return [r.forfeit for r in result.records if r.forfeit]
+
+
+def final_margins(game: BoardGame, result: MatchResult) -> list[float]:
+    """The final score margin from ``result.player``'s view in each game of ``result``
+    that was played out (forfeits left out), for games that keep a score (Go: area
+    minus the opponent's area, komi included).  A margin shows progress where the win
+    rate cannot: losing to GNU Go by 20 points instead of 80."""
+    if not hasattr(game, "score"):
+        raise ValueError(f"{game.name} keeps no score, only a winner")
+    margins = []
+    for seat, record in zip(result.seats, result.records, strict=True):
+        if record.forfeit:
+            continue
+        state = game.initial_state()
+        for action in record.actions:
+            state = game.apply(state, action)
+        black_lead = float(game.score(state))
+        margins.append(black_lead if seat == 0 else -black_lead)
+    return margins

@@ -26,7 +26,7 @@ from selfplay.engines import (
     gnugo,
     stockfish,
 )
-from selfplay.match import forfeits, play_game, play_match
+from selfplay.match import GameRecord, MatchResult, final_margins, forfeits, play_game, play_match
 from selfplay.player import BuiltinPlayer
 from sim.board import make_game
 
@@ -251,6 +251,18 @@ def test_gtp_engine_must_observe_the_game(fake_gtp):
             engine.act(GO.apply(GO.initial_state(), 0), np.random.default_rng(0))
 
 
+def test_final_margins_are_scored_from_the_players_view():
+    game = make_game("go", size=3, komi=0.5)
+    center_then_passes = (4, 9, 9)  # Black owns all 9 points: 9 - 0 - 0.5 komi
+    played = GameRecord(("a", "b"), center_then_passes, 0, (1.0, -1.0))
+    as_white = GameRecord(("b", "a"), center_then_passes, 0, (1.0, -1.0))
+    forfeited = GameRecord(("a", "b"), (4,), 1, (-1.0, 1.0), forfeit="a: timeout")
+    result = MatchResult("a", "b", 3, 1, 0, 2, 0, (0, 1, 0), (played, as_white, forfeited))
+    assert final_margins(game, result) == [8.5, -8.5]
+    with pytest.raises(ValueError, match="keeps no score"):
+        final_margins(make_game("connect4"), result)
+
+
 def test_forfeits_are_recorded_and_the_match_goes_on(fake_gtp):
     """The engine dies in its second move of each game: it forfeits every game, is
     restarted for the next one, and the match completes."""
@@ -440,6 +452,7 @@ def test_our_gtp_engine_plays_a_full_game_against_gnugo():
     assert not forfeits(result), forfeits(result)
     assert game.is_terminal(game.from_moves(game.format_moves(record.actions)))
     assert result.losses == 1  # GNU Go beats random play
+    assert final_margins(game, result)[0] < 0
 
 
 @needs_stockfish

@@ -2,7 +2,7 @@
 
 :class:`GTPEngine` and :class:`UCIEngine` run an engine program as a subprocess and follow
 the player protocol of :mod:`selfplay.player` (``act``, ``reset``, ``observe``), so they
-play in :func:`play_engine_match` (and :func:`selfplay.match.play_game`) like any other
+play in :func:`selfplay.match.play_game` (and :func:`engine_ladder`) like any other
 player.  :func:`gnugo` and :func:`stockfish` build the usual opponents: GNU Go at its
 levels 1..10 on Go, Stockfish at its skill levels 0..20 with a node limit on chess.
 
@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from selfplay.backends import SerialBackend
 from selfplay.match import MatchResult, PlayerFailure, play_match
 from selfplay.player import Player, PlayerBase
 from sim.board import BoardGame
@@ -410,7 +411,7 @@ class GTPEngine(EnginePlayer):
             raise ValueError(
                 f"engine {self.name!r} has seen {len(self.history)} moves of a game at ply "
                 f"{self.game.ply(state)}: a GTP engine learns the moves through observe(), "
-                "which play_game and play_engine_match call (the lockstep runner does not)"
+                "which play_game calls (play_match with a backend; the lockstep runner does not)"
             )
         if self._synced != self.history[: len(self._synced)]:
             self.command("clear_board")
@@ -618,7 +619,10 @@ def engine_ladder(
     results = []
     for engine in engines:
         try:
-            results.append(play_match(game, player, engine, games, seed))
+            # One game at a time, through play_game: an engine follows the game through
+            # observe(), which the lockstep runner (picked for a batched player) skips.
+            serial = SerialBackend()
+            results.append(play_match(game, player, engine, games, seed, backend=serial))
         finally:
             engine.close()
     return results

@@ -22,12 +22,13 @@ from selfplay.engines import (
     EngineTimeout,
     GTPEngine,
     UCIEngine,
+    engine_ladder,
     find_engine,
     gnugo,
     stockfish,
 )
 from selfplay.match import GameRecord, MatchResult, final_margins, forfeits, play_game, play_match
-from selfplay.player import BuiltinPlayer
+from selfplay.player import BuiltinPlayer, PlayerBase
 from sim.board import make_game
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -261,6 +262,25 @@ def test_final_margins_are_scored_from_the_players_view():
     assert final_margins(game, result) == [8.5, -8.5]
     with pytest.raises(ValueError, match="keeps no score"):
         final_margins(make_game("connect4"), result)
+
+
+class FirstLegalBatched(PlayerBase):
+    """A batched player (``act_batch``), like AlphaZero's: play_match would play it in
+    lockstep, where engines see no moves."""
+
+    name = "first-legal"
+
+    def act(self, state, rng):
+        return int(np.flatnonzero(GO.legal_mask(state))[0])
+
+    def act_batch(self, states, rng):
+        return [self.act(s, rng) for s in states]
+
+
+def test_engine_ladder_feeds_the_engines_every_move_beside_a_batched_player(fake_gtp):
+    results = engine_ladder(GO, FirstLegalBatched(), [fake_gtp(), fake_gtp()], 2, seed=0)
+    assert [r.games for r in results] == [2, 2]
+    assert not any(forfeits(r) for r in results), [forfeits(r) for r in results]
 
 
 def test_forfeits_are_recorded_and_the_match_goes_on(fake_gtp):

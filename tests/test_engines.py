@@ -34,6 +34,9 @@ from sim.board import make_game
 ROOT = Path(__file__).resolve().parents[1]
 GNUGO = find_engine("gnugo")
 STOCKFISH = find_engine("stockfish")
+# Our engine scripts import numpy, numba and the rules before they answer: on a loaded
+# 2-core machine that took over the engines' default 10 s handshake limit.
+SCRIPT_START_TIMEOUT = 60.0
 needs_gnugo = pytest.mark.skipif(GNUGO is None, reason="GNU Go is not installed (apt gnugo)")
 needs_stockfish = pytest.mark.skipif(
     STOCKFISH is None, reason="Stockfish is not installed (apt stockfish)"
@@ -464,7 +467,10 @@ def test_uci_script_refuses_search_for_chess(tmp_path):
 def test_our_gtp_engine_plays_a_full_game_against_gnugo():
     game = make_game("go", max_moves=120)
     ours = GTPEngine(
-        [sys.executable, str(ROOT / "scripts" / "gtp.py"), "random"], game, name="ours"
+        [sys.executable, str(ROOT / "scripts" / "gtp.py"), "random"],
+        game,
+        name="ours",
+        start_timeout=SCRIPT_START_TIMEOUT,
     )
     with ours, gnugo(game, level=1) as bot:
         result = play_match(game, ours, bot, games=1, seed=0)
@@ -479,7 +485,10 @@ def test_our_gtp_engine_plays_a_full_game_against_gnugo():
 def test_our_uci_engine_plays_a_full_game_against_stockfish():
     game = make_game("chess", max_moves=120)
     ours = UCIEngine(
-        [sys.executable, str(ROOT / "scripts" / "uci.py"), "random"], game, name="ours"
+        [sys.executable, str(ROOT / "scripts" / "uci.py"), "random"],
+        game,
+        name="ours",
+        start_timeout=SCRIPT_START_TIMEOUT,
     )
     with ours, stockfish(game, skill=0, nodes=200) as bot:
         result = play_match(game, ours, bot, games=1, seed=0)

@@ -88,6 +88,13 @@ def test_bad_input_is_one_clear_line(trained, script, args, message):
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
+def test_a_game_the_search_cannot_step_leaves_no_run_folder(tmp_path):
+    run_dir = tmp_path / "run"
+    done = run("train.py", "alphazero", "--game", "chess", "--run-dir", str(run_dir))
+    assert done.returncode == 2 and "Python rules" in done.stderr
+    assert not run_dir.exists()
+
+
 def test_make_positions_writes_a_file_the_evaluator_reads(tmp_path):
     out = tmp_path / "sets" / "val"
     done = run("make_positions.py", "--out", str(out), "--count", "5", "--seed", "1")

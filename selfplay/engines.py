@@ -45,7 +45,6 @@ from typing import Any
 
 import numpy as np
 
-from selfplay.backends import SerialBackend
 from selfplay.match import MatchResult, PlayerFailure, play_match
 from selfplay.player import Player, PlayerBase
 from sim.board import BoardGame
@@ -237,6 +236,7 @@ class EnginePlayer(PlayerBase):
 
     quit_command = "quit"
     game_names: tuple[str, ...] = ()
+    follows_moves = True  # play_match keeps engines out of the lockstep runner
 
     def __init__(
         self,
@@ -411,7 +411,7 @@ class GTPEngine(EnginePlayer):
             raise ValueError(
                 f"engine {self.name!r} has seen {len(self.history)} moves of a game at ply "
                 f"{self.game.ply(state)}: a GTP engine learns the moves through observe(), "
-                "which play_game calls (play_match with a backend; the lockstep runner does not)"
+                "which play_game and play_match call (the lockstep runner does not)"
             )
         if self._synced != self.history[: len(self._synced)]:
             self.command("clear_board")
@@ -619,10 +619,7 @@ def engine_ladder(
     results = []
     for engine in engines:
         try:
-            # One game at a time, through play_game: an engine follows the game through
-            # observe(), which the lockstep runner (picked for a batched player) skips.
-            serial = SerialBackend()
-            results.append(play_match(game, player, engine, games, seed, backend=serial))
+            results.append(play_match(game, player, engine, games, seed))
         finally:
             engine.close()
     return results

@@ -34,7 +34,7 @@ from selfplay.backends import (  # noqa: F401  (re-exported: the names lived her
     RayBackend,
     SerialBackend,
 )
-from selfplay.player import Player, is_batched, observe_move, reset_player
+from selfplay.player import Player, follows_moves, is_batched, observe_move, reset_player
 from sim.board import BoardGame
 from sim.board.base import is_int
 
@@ -300,7 +300,8 @@ def play_match(
     With ``swap_sides`` ``a`` moves first in the even games and second in the odd ones,
     else always first.  ``backend`` runs the games (serially by default); the result is
     the same for a seed on any backend (see the module docstring).  Without a backend,
-    a match with a batched player is played in lockstep (:func:`play_games_lockstep`).
+    a match with a batched player is played in lockstep (:func:`play_games_lockstep`),
+    unless the other follows the game move by move (an engine: :func:`follows_moves`).
     """
     if not is_int(games) or games < 1:
         raise ValueError(f"play_match: games must be an int >= 1, got {games!r}")
@@ -310,7 +311,8 @@ def play_match(
     jobs = [
         GameJob(game, (a, b) if seat == 0 else (b, a), int(seed), i) for i, seat in enumerate(seats)
     ]
-    if backend is None and (is_batched(a) or is_batched(b)):
+    lockstep = (is_batched(a) or is_batched(b)) and not (follows_moves(a) or follows_moves(b))
+    if backend is None and lockstep:
         records = play_games_lockstep(jobs)
     else:
         records = (backend or SerialBackend()).map_games(run_game_job, jobs)

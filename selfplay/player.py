@@ -61,6 +61,12 @@ def is_batched(player: object) -> bool:
     return callable(getattr(player, "act_batch", None))
 
 
+def follows_moves(player: object) -> bool:
+    """Whether ``player`` keeps its own picture of one game, built from ``observe`` calls
+    (an external engine), so it can only play games one at a time."""
+    return bool(getattr(player, "follows_moves", False))
+
+
 def reset_player(player: Player) -> None:
     """Call ``player.reset()`` if the player has it."""
     hook = getattr(player, "reset", None)

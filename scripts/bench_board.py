@@ -39,7 +39,7 @@ class Config(BenchConfig):
     """Benchmarks of the board games (rules, envs, solver)."""
 
     only: tuple[str, ...] = ()
-    """Run only these sections: rules, env, solver (all when empty)."""
+    """Run only these sections: rules, chess, env, solver (all when empty)."""
 
 
 # ---- raw rules ---------------------------------------------------------------
@@ -81,6 +81,62 @@ def bench_rules(cfg: Config) -> dict:
             f"(min {min(rates) / 1e6:.2f}, max {max(rates) / 1e6:.2f})",
         )
     return out
+
+
+# ---- chess: our Numba rules against python-chess -----------------------------
+def python_chess_playouts(games: int, seed: int) -> int:
+    """Random games with python-chess under our automatic draws (the peer's loop: legal
+    moves, a uniform pick, push, the end test); returns the moves played."""
+    import random
+
+    import chess
+
+    rng = random.Random(seed)
+    moves = 0
+    for _ in range(games):
+        board = chess.Board()
+        while True:
+            legal = list(board.generate_legal_moves())
+            if (
+                not legal
+                or board.is_insufficient_material()
+                or board.halfmove_clock >= 100
+                or board.is_repetition(3)
+            ):
+                break
+            board.push(legal[rng.randrange(len(legal))])
+            moves += 1
+    return moves
+
+
+def bench_chess(cfg: Config) -> dict:
+    """Random chess games from the start: our kernels against python-chess, A B A B."""
+    from sim.board import kernels, make_game
+
+    state = make_game("chess").initial_state()
+    kernels.random_playouts(state, 2, 0)  # warm-up (compile or load from cache)
+    python_chess_playouts(1, 0)
+    games = 2 if cfg.quick else 10
+    rates: dict[str, list[float]] = {"simarena": [], "python-chess": []}
+    for r in range(cfg.repeats):
+        t = time.perf_counter()
+        moves = kernels.random_playouts(state, games * 20, 100 + r)
+        rates["simarena"].append(moves / (time.perf_counter() - t))
+        t = time.perf_counter()
+        peer_moves = python_chess_playouts(games, 100 + r)
+        rates["python-chess"].append(peer_moves / (time.perf_counter() - t))
+    ratios = [a / b for a, b in zip(rates["simarena"], rates["python-chess"], strict=True)]
+    log(
+        cfg,
+        f"chess random playouts: ours {statistics.median(rates['simarena']):,.0f} moves/s, "
+        f"python-chess {statistics.median(rates['python-chess']):,.0f} moves/s, "
+        f"ratio {statistics.median(ratios):.1f}x",
+    )
+    return {
+        "moves_per_s": {name: summary(v) for name, v in rates.items()},
+        "ratio": summary(ratios),
+        "games_per_repeat": {"simarena": games * 20, "python-chess": games},
+    }
 
 
 # ---- env against PettingZoo's connect_four_v3 --------------------------------
@@ -217,7 +273,9 @@ def bench_solver_harder(cfg: Config, connect4_solver) -> dict:
 
 def main(cfg: Config) -> dict:
     return run_sections(
-        cfg, {"rules": bench_rules, "env": bench_env, "solver": bench_solver}, threads=1
+        cfg,
+        {"rules": bench_rules, "chess": bench_chess, "env": bench_env, "solver": bench_solver},
+        threads=1,
     )
 
 

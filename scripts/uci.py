@@ -1,15 +1,12 @@
 """Serve a chess player over UCI on stdin/stdout, for a UCI GUI (Cute Chess, Arena...).
 
-The player is a built-in bot (``random``; ``greedy``: mate in one when it can, else
-random) or an AlphaZero checkpoint of chess playing its raw network (the most probable
-legal move). Examples, from the repository root:
+The player is an AlphaZero checkpoint of chess (a file or a run folder) searched with
+``--sims`` simulations (0: the raw network, its most probable legal move), or a built-in
+bot (``random``; ``greedy``: mate in one when it can, else random; ``mcts``: random-rollout
+UCT with ``--sims`` simulations). Examples, from the repository root:
 
     python scripts/uci.py random
-    python scripts/uci.py runs/alphazero-chess-<stamp>/checkpoint.safetensors
-
-**Limitation**: chess rules here are Python (python-chess), and AlphaZero's search
-(:mod:`sim.search.mcts`) steps states with Numba kernels, so a chess network plays
-without search (``--sims`` must stay 0).
+    python scripts/uci.py runs/alphazero-chess-<stamp>/checkpoint.safetensors --sims 400
 
 Commands: uci, isready, ucinewgame, setoption (accepted, no options), position
 (``startpos`` or ``fen ...``, then ``moves ...``), go (any limits; the answer comes at
@@ -28,7 +25,7 @@ from typing import Annotated, TextIO
 import tyro
 
 PROG = "uci.py"
-BOTS = ("random", "greedy")
+BOTS = ("random", "greedy", "mcts")
 
 
 @dataclass
@@ -36,9 +33,9 @@ class Args:
     """Serve a chess player (a built-in bot or an AlphaZero checkpoint) over UCI."""
 
     player: Annotated[str, tyro.conf.Positional]
-    """a bot (random, greedy) or an AlphaZero checkpoint of chess (file or run folder)"""
-    sims: int = 0
-    """search simulations: must be 0 for chess (no Numba search; see the limitation)"""
+    """a bot (random, greedy, mcts) or an AlphaZero checkpoint of chess (file or run folder)"""
+    sims: int = 200
+    """search simulations per move (checkpoints: 0 plays the raw network; the mcts bot)"""
     seed: int = 0
     """seed of the player's random choices"""
     threads: int = 1
@@ -148,25 +145,25 @@ def make_player(args: Args) -> tuple[object, str]:
     from sim.board import make_game
 
     game = make_game("chess")
+    if args.sims < 0:
+        raise ValueError(f"--sims must be >= 0, got {args.sims}")
     if args.player in BOTS:
         from selfplay.player import BuiltinPlayer
 
-        return BuiltinPlayer(args.player, game), args.player
+        opts = {"simulations": max(args.sims, 1)} if args.player == "mcts" else {}
+        return BuiltinPlayer(args.player, game, **opts), args.player
     if not Path(args.player).exists():
         raise ValueError(f"{args.player!r} is neither a checkpoint nor a bot ({', '.join(BOTS)})")
-    if args.sims != 0:
-        raise ValueError(
-            "--sims must be 0 for chess: its rules are Python (python-chess) and AlphaZero's "
-            "search runs Numba kernels, so a chess network plays its raw policy"
-        )
     import torch
 
     from agents.alphazero import checkpoint as ckpt
     from agents.alphazero.player import AlphaZeroPlayer
 
     torch.set_num_threads(args.threads)
-    net, _, _ = ckpt.load_network(args.player, game="chess")
-    return AlphaZeroPlayer(game, net, simulations=0), "alphazero-raw"
+    net, config, _ = ckpt.load_network(args.player, game="chess")
+    search = {"c_puct": config.search.c_puct, "fpu": config.search.fpu}
+    label = "alphazero" if args.sims else "alphazero-raw"
+    return AlphaZeroPlayer(game, net, args.sims, **search), label
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -127,16 +127,41 @@ def test_underpromotions_and_castling():
     assert GAME.str_to_action("g2g1r", black) // 64 == 64 + 3 * 2 + 1  # rook, straight
 
 
-def test_state_follows_python_chess_fen_for_random_games():
-    """Our state (castling, en passant, clocks) against python-chess pushing the same moves."""
+def expected_end(board: pychess.Board) -> str | None:
+    """Our end reason for python-chess's ``board`` (its move stack holds the game)."""
+    if board.is_checkmate():
+        return "checkmate"
+    if board.is_stalemate():
+        return "stalemate"
+    if board.is_insufficient_material():
+        return "insufficient material"
+    if board.is_repetition(3):
+        return "threefold repetition"
+    if board.halfmove_clock >= 100:
+        return "fifty-move rule"
+    return None
+
+
+def test_kernels_follow_python_chess_through_random_games():
+    """The Numba rules against python-chess pushing the same moves: at every ply the
+    position (castling, en passant, clocks), the legal moves and the end reason."""
     rng = np.random.default_rng(3)
-    for _ in range(3):
+    reasons = set()
+    for _ in range(12):
         state, board = GAME.initial_state(), pychess.Board()
-        while not GAME.is_terminal(state):
+        while True:
             assert GAME.fen(state) == board.fen()
-            a = int(rng.choice(GAME.legal_actions(state)))
+            assert GAME.end_reason(state) == expected_end(board), board.fen()
+            if GAME.is_terminal(state):
+                break
+            white = board.turn == pychess.WHITE
+            expected = sorted(encode_move(m, white) for m in board.legal_moves)
+            assert GAME.legal_actions(state).tolist() == expected, board.fen()
+            a = int(rng.choice(expected))
             board.push(GAME.move_of(state, a))
             state = GAME.apply(state, a)
+        reasons.add(GAME.end_reason(state))
+    assert len(reasons) >= 2  # random games end in several ways
 
 
 # ---- endings --------------------------------------------------------------------------------
@@ -271,43 +296,51 @@ def test_aec_env_plays_and_renders():
     assert ansi.render().splitlines()[1] == " 8 r n b q k b n r"
 
 
-def test_gym_env_checks_and_refuses_numba_opponents():
+def test_gym_env_checks_and_plays_every_opponent():
     from gymnasium.utils.env_checker import check_env
 
     env = gymnasium.make("simarena/Chess-v0", illegal_move="lose", max_moves=40)
     check_env(env.unwrapped)
     obs, info = env.reset(seed=0)
     assert obs.shape == (20, 8, 8) and info["action_mask"].sum() == 20
-    with pytest.raises(ValueError, match="'mcts' opponent runs Numba"):
-        gymnasium.make("simarena/Chess-v0", opponent="mcts")
+    mcts = gymnasium.make("simarena/Chess-v0", opponent="mcts", max_moves=20)
+    obs, info = mcts.reset(seed=0)
+    first = int(np.flatnonzero(info["action_mask"])[0])
+    obs, reward, terminated, truncated, info = mcts.step(first)
+    assert info["action_mask"].any() and not terminated
     with pytest.raises(ValueError, match="size"):
         gymnasium.make("simarena/Chess-v0", size=9)
 
 
-def test_raw_alphazero_network_plays_chess():
-    """What scripts/uci.py serves for a checkpoint: the raw policy on our observations."""
+def test_alphazero_player_plays_chess_with_and_without_search():
+    """What scripts/uci.py serves for a checkpoint: the network, searched or raw."""
     torch = pytest.importorskip("torch")
     from agents.alphazero.network import NetworkConfig, PolicyValueNet
     from agents.alphazero.player import AlphaZeroPlayer
 
     torch.manual_seed(0)
     net = PolicyValueNet(NetworkConfig(GAME.obs_shape, GAME.num_actions, blocks=1, channels=8))
-    player = AlphaZeroPlayer(GAME, net, simulations=0)
-    state = GAME.initial_state()
     rng = np.random.default_rng(0)
-    for _ in range(6):
-        state = GAME.apply(state, player.act(state, rng))
-    assert GAME.ply(state) == 6
+    for simulations in (0, 16):
+        player = AlphaZeroPlayer(GAME, net, simulations=simulations)
+        state = GAME.initial_state()
+        for _ in range(4):
+            state = GAME.apply(state, player.act(state, rng))
+        assert GAME.ply(state) == 4
 
 
-def test_numba_searches_refuse_chess_states() -> None:
-    from envs.board.opponents import MCTSOpponent
-    from sim.search.mcts import BatchedMCTS, rollout_search
+@pytest.mark.parametrize(
+    "fen, best",
+    [
+        ("6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1", {"a1a8"}),  # back-rank mate in one
+        # mate in two with a quiet first move (the three that force it, python-chess)
+        ("7k/8/5K2/8/8/8/8/1Q6 w - - 0 1", {"f6g6", "b1b7", "b1g1"}),
+    ],
+)
+def test_mcts_finds_the_forced_mate(fen, best):
+    """OpenSpiel's check of a search: on solved positions it must find the forced win."""
+    from sim.search.mcts import rollout_search
 
-    game = make_game("chess")
-    with pytest.raises(ValueError, match="Python rules"):
-        BatchedMCTS.for_game(game, batch=1, capacity=8)
-    with pytest.raises(ValueError, match="Python rules"):
-        MCTSOpponent(game)
-    with pytest.raises(ValueError, match="Python rules"):
-        rollout_search(game.initial_state(), 8, 0)
+    state = GAME.from_fen(fen)
+    visits = rollout_search(state, 400, 0)
+    assert GAME.action_to_str(int(np.argmax(visits)), state) in best

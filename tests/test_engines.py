@@ -449,16 +449,36 @@ def test_uci_script_transcript():
     assert out[8] == "bestmove (none)"  # Black is mated: no move
 
 
-def test_uci_script_refuses_search_for_chess(tmp_path):
+def test_uci_script_searches_with_a_chess_checkpoint(tmp_path):
+    """A chess run trained for one iteration (AlphaZero self-play through the Numba rules)
+    serves UCI with search; bad --sims and unknown players are one-line errors."""
+    pytest.importorskip("torch")
+    from agents.alphazero.config import AlphaZeroConfig, SearchConfig
+    from agents.alphazero.train import Trainer
+
+    config = AlphaZeroConfig(
+        game="chess", game_options={"max_moves": 16}, blocks=1, channels=8, parallel_games=4,
+        steps_per_iteration=2, search=SearchConfig(simulations=8, fast_simulations=4),
+        min_replay=8, batch_size=8, replay_size=500, max_iterations=1, eval_every_minutes=0,
+        threads=1, workers=0, run_dir=str(tmp_path / "run"),
+    )  # fmt: skip
+    summary = Trainer(config).run()
+    assert summary["iterations"] == 1
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import uci
     finally:
         sys.path.pop(0)
-    ckpt = tmp_path / "net.safetensors"
-    ckpt.write_bytes(b"")
-    with pytest.raises(ValueError, match="--sims must be 0"):
-        uci.make_player(uci.Args(player=str(ckpt), sims=100))
+    player, label = uci.make_player(uci.Args(player=str(tmp_path / "run"), sims=16))
+    assert label == "alphazero" and player.simulations == 16
+    server = uci.UCIServer(player, seed=0, name="t")
+    out = io.StringIO()
+    server.serve(io.StringIO("position startpos moves e2e4\ngo nodes 16\nquit\n"), out)
+    answer = out.getvalue().split()
+    assert answer[0] == "bestmove"
+    make_game("chess").from_moves("e2e4 " + answer[1])  # legal for Black
+    with pytest.raises(ValueError, match="--sims must be >= 0"):
+        uci.make_player(uci.Args(player="mcts", sims=-1))
     assert uci.main(["nonexistent-bot"]) == 2
 
 

@@ -75,7 +75,6 @@ def test_evaluate_prints_mistake_rates_and_matches(trained, shared_dir):
     "script,args,message",
     [
         ("train.py", ["alphazero", "--game", "shogi", "--max-iterations", "1"], "unknown game"),
-        ("train.py", ["alphazero", "--game", "chess", "--max-iterations", "1"], "Python rules"),
         ("train.py", ["alphazero", "--resume", "/nonexistent/run"], "no checkpoint"),
         ("evaluate.py", ["/nonexistent/ckpt", "--games", "1"], "no checkpoint"),
         ("evaluate.py", ["{run}", "--positions", "/nonexistent/file"], "no position file"),
@@ -88,10 +87,10 @@ def test_bad_input_is_one_clear_line(trained, script, args, message):
     assert message in done.stderr and "Traceback" not in done.stderr
 
 
-def test_a_game_the_search_cannot_step_leaves_no_run_folder(tmp_path):
+def test_a_refused_config_leaves_no_run_folder(tmp_path):
     run_dir = tmp_path / "run"
-    done = run("train.py", "alphazero", "--game", "chess", "--run-dir", str(run_dir))
-    assert done.returncode == 2 and "Python rules" in done.stderr
+    done = run("train.py", "alphazero", "--game", "shogi", "--run-dir", str(run_dir))
+    assert done.returncode == 2 and "unknown game" in done.stderr
     assert not run_dir.exists()
 
 

@@ -46,7 +46,6 @@ from agents.checkpoint import (
 from agents.runs import open_run
 from selfplay import RatingTable
 from sim.board import make_game
-from sim.board.base import require_numba_rules
 
 
 def default_run_dir(config: AlphaZeroConfig) -> Path:
@@ -63,7 +62,6 @@ class Trainer:
         config.validate()
         self.config = config
         self.game = make_game(config.game, **config.game_options)
-        require_numba_rules(self.game, "AlphaZero self-play")  # before any run folder
         self.run_dir = Path(run_dir or config.run_dir or default_run_dir(config))
         torch.manual_seed(config.seed)
         self.net_config = network_config(config, self.game)

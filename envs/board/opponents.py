@@ -19,7 +19,7 @@ from typing import Protocol
 import numpy as np
 
 from sim.board import BoardGame
-from sim.board.base import H_TO_PLAY, H_WINNER, is_int, require_numba_rules
+from sim.board.base import H_TO_PLAY, H_WINNER, is_int
 
 # A seed for the Numba search, drawn from the caller's generator.
 _SEED_BOUND = 2**31 - 1
@@ -83,7 +83,7 @@ class GreedyOpponent:
         wins = winning_moves(self.game, state)
         if len(wins):
             return _pick(wins, rng)
-        if not self.game.numba_rules:
+        if not self.game.actions_are_points:
             # Chess: a move is not a point, so the opponent's winning move cannot be taken.
             return _pick(legal, rng)
         other = 1 - int(state[H_TO_PLAY])
@@ -101,7 +101,6 @@ class MCTSOpponent:
     def __init__(self, game: BoardGame, simulations: int = 200, c_uct: float = 1.4) -> None:
         if not is_int(simulations) or simulations < 1:
             raise ValueError(f"mcts opponent: simulations must be an int >= 1, got {simulations!r}")
-        require_numba_rules(game, "mcts opponent")
         from sim.search.mcts import rollout_search
 
         self.game = game

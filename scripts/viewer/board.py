@@ -167,14 +167,6 @@ class BoardSession:
             else:
                 from envs.board.opponents import make_opponent
 
-                if game_name == "chess":
-                    from envs.board.chess_v0 import CHESS_OPPONENTS
-
-                    if name not in CHESS_OPPONENTS:
-                        raise UsageError(
-                            f"--player{i}: {name!r} cannot play chess; use "
-                            f"{', '.join(CHESS_OPPONENTS)}, {HUMAN!r} or a checkpoint path"
-                        )
                 kwargs = {"simulations": opts.simulations} if name == "mcts" else {}
                 try:
                     self.players.append(make_opponent(name, self.game, **kwargs))

@@ -43,13 +43,14 @@ H_GAME, H_TO_PLAY, H_WINNER, H_PLY, H_SIZE = 0, 1, 2, 3, 4
 HEADER = 8
 ONGOING, DRAW = -1, 2
 
-CONNECT4, TICTACTOE, OTHELLO, GOMOKU, GO = 0, 1, 2, 3, 4
+CONNECT4, TICTACTOE, OTHELLO, GOMOKU, GO, CHESS = 0, 1, 2, 3, 4, 5
 GAME_IDS = {
     "connect4": CONNECT4,
     "tictactoe": TICTACTOE,
     "othello": OTHELLO,
     "gomoku": GOMOKU,
     "go": GO,
+    "chess": CHESS,
 }
 
 Symmetry = tuple[np.ndarray, np.ndarray]
@@ -70,21 +71,15 @@ def to_int(value: object) -> int | None:
         return None
 
 
-def require_numba_rules(state_or_game: object, who: str) -> None:
-    """Raise ValueError unless a Numba kernel knows the game (of a state or a BoardGame).
+def require_known_game(state: np.ndarray, who: str) -> None:
+    """Raise ValueError unless ``state`` carries the id of a game here (GAME_IDS).
 
-    The kernels dispatch on ``state[H_GAME]`` without bounds checks, so a state of a
-    Python-rules game (chess) must never reach them.
+    The kernels dispatch on ``state[H_GAME]`` without bounds checks, so an array of
+    anything else must never reach them.
     """
-    if isinstance(state_or_game, BoardGame):
-        ok, name = state_or_game.numba_rules, state_or_game.name
-    else:
-        game_id = int(np.asarray(state_or_game)[H_GAME])
-        ok, name = game_id in GAME_IDS.values(), f"game id {game_id}"
-    if not ok:
-        raise ValueError(
-            f"{who}: {name} has Python rules; the Numba searches only step {sorted(GAME_IDS)}"
-        )
+    game_id = int(np.asarray(state)[H_GAME])
+    if game_id not in GAME_IDS.values():
+        raise ValueError(f"{who}: game id {game_id} is none of {GAME_IDS}")
 
 
 def is_int(value: object) -> bool:
@@ -107,8 +102,8 @@ class BoardGame:
     # from the top if rows_from_top; notation_note tells the reader about it in errors.
     rows_from_top: ClassVar[bool] = False
     notation_note: ClassVar[str] = ""
-    # False for games whose rules are Python (chess): the Numba searches cannot step them.
-    numba_rules: ClassVar[bool] = True
+    # False where an action is not a board point (chess: a move from one square to another).
+    actions_are_points: ClassVar[bool] = True
 
     def __init__(
         self, size: int, board_shape: tuple[int, int], num_actions: int, num_planes: int

@@ -1,15 +1,13 @@
-"""Chess, with rules from python-chess (the ``chess`` package) and AlphaZero's encodings.
+"""Chess as Numba kernels, with python-chess (the ``chess`` package) for FEN and notation.
 
 ``Chess(max_moves=None)``; ``make_game("chess")``.  player_0 is White and moves first,
 player_1 is Black.
 
-**Not Numba.**  Unlike the other games here, the rules are Python: python-chess
-generates the moves.  This module still offers the kernel names of
-:mod:`sim.board.base` (``new_state``, ``legal_mask_into``, ``play`` ...) as plain
-Python functions, so the envs, the match runner and any code that calls
-``game.rules.play(state, action)`` work unchanged; the Numba searches
-(:mod:`sim.board.kernels`, :mod:`sim.search.mcts`) cannot step a chess state, and
-:attr:`Chess.numba_rules` is False to say so.
+The rules are the Numba kernels of :mod:`sim.board.base` (``legal_mask_into``,
+``play`` ...), so the one MCTS (:mod:`sim.search`) steps chess as it steps Go, for
+AlphaZero and the envs' ``mcts`` opponent.  python-chess reads FEN and SAN, writes UCI
+and names why a move is illegal; the tests check the kernels against it (perft, and
+every state of random games against python-chess's own).
 
 Rules are FIDE's, with the draws that a player could claim made automatic (as in pgx
 and OpenSpiel), so that a game always ends by itself.  After each move, in this order:
@@ -74,14 +72,14 @@ from __future__ import annotations
 
 import re
 import sys
-from collections import OrderedDict
 from collections.abc import Sequence
-from typing import ClassVar
 
 import chess as pychess
 import numpy as np
+from numba import njit
 
 from sim.board.base import (
+    CHESS,
     DRAW,
     H_GAME,
     H_PLY,
@@ -95,7 +93,6 @@ from sim.board.base import (
     to_int,
 )
 
-CHESS = 5  # game id (state[H_GAME]); not in base.GAME_IDS: no Numba kernel knows it
 SIZE = 8
 NUM_PLANES = 20
 NUM_ACTIONS = 73 * 64
@@ -168,51 +165,470 @@ def _zobrist_tables() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.int64]:
 
 
 Z_SQUARES, Z_CASTLING, Z_EP, Z_BLACK = _zobrist_tables()
-_SQUARE_RANGE = np.arange(64)
 _BITS = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
 
 
-# ---- state <-> python-chess ---------------------------------------------------------
-class _BoardCache:
-    """Recently converted states: the envs ask for a state's legal moves, legality and
-    observation several times per move, and each conversion costs tens of microseconds.
-
-    Entries are keyed by the state's bytes and hold a python-chess board and its legal
-    moves; callers never mutate a cached board (they copy before pushing)."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self.entries: OrderedDict[bytes, tuple[pychess.Board, dict[int, pychess.Move]]] = (
-            OrderedDict()
-        )
-
-    def get(self, state: np.ndarray) -> tuple[pychess.Board, dict[int, pychess.Move]]:
-        key = state.tobytes()
-        hit = self.entries.get(key)
-        if hit is not None:
-            self.entries.move_to_end(key)
-            return hit
-        board = _to_board(state)
-        return self.put(key, board, _legal_moves(board))
-
-    def put(
-        self, key: bytes, board: pychess.Board, moves: dict[int, pychess.Move]
-    ) -> tuple[pychess.Board, dict[int, pychess.Move]]:
-        self.entries[key] = (board, moves)
-        if len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-        return board, moves
+# ---- Numba rules ------------------------------------------------------------------------
+# The board is state[HEADER:HEADER + 64], square = rank * 8 + file (a1 = 0, h8 = 63).
+# Moves are generated as (from, to, promotion) triples: promotion 0, or the piece type
+# (KNIGHT..QUEEN) a pawn becomes; legality is a make-and-test on a scratch board.
+PAWN, KNIGHT, BISHOP, ROOK, QUEEN, KING = 1, 2, 3, 4, 5, 6
+MAX_MOVES_IN_POSITION = 256  # the known maximum is 218
+_ROOK_DIRS = np.array([[1, 0], [0, 1], [-1, 0], [0, -1]], dtype=np.int64)
+_BISHOP_DIRS = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]], dtype=np.int64)
+_KING_DIRS = np.array(QUEEN_DIRS, dtype=np.int64)
+_KNIGHT_JUMPS = np.array(KNIGHT_JUMPS, dtype=np.int64)
+# Queen-move direction index (QUEEN_DIRS order) of a step (sign of ranks + 1, of files + 1).
+_DIR_INDEX = np.full((3, 3), -1, dtype=np.int64)
+for _d, (_dr, _df) in enumerate(QUEEN_DIRS):
+    _DIR_INDEX[_dr + 1, _df + 1] = _d
+# Knight plane of a jump (ranks + 2, files + 2).
+_KNIGHT_PLANE = np.full((5, 5), -1, dtype=np.int64)
+for _k, (_dr, _df) in enumerate(KNIGHT_JUMPS):
+    _KNIGHT_PLANE[_dr + 2, _df + 2] = 56 + _k
+# Castling right bits lost when a move leaves or lands on a square (rook corners).
+_CORNER_BITS = np.zeros(64, dtype=np.int64)
+for _bit, _rook in CASTLING_BITS:
+    _CORNER_BITS[_rook] = _bit
 
 
-def _legal_moves(board: pychess.Board) -> dict[int, pychess.Move]:
-    """action -> move for every legal move of ``board``'s mover."""
-    white = board.turn == pychess.WHITE
-    return {encode_move(m, white): m for m in board.generate_legal_moves()}
+@njit(cache=True, inline="always")
+def _on_board(rank: int, file: int) -> bool:
+    return 0 <= rank < 8 and 0 <= file < 8
 
 
-_CACHE = _BoardCache()
+@njit(cache=True)
+def _attacked(board: np.ndarray, sq: int, by_white: bool) -> bool:
+    """True if a piece of ``by_white``'s side attacks square ``sq`` of ``board`` (codes[64])."""
+    off = 0 if by_white else 6
+    rank, file = sq >> 3, sq & 7
+    # Pawns: a white pawn attacks one rank up, so it stands one rank below ``sq``.
+    pr = rank - 1 if by_white else rank + 1
+    if 0 <= pr < 8:
+        for df in (-1, 1):
+            if 0 <= file + df < 8 and board[pr * 8 + file + df] == PAWN + off:
+                return True
+    for k in range(8):
+        r, f = rank + _KNIGHT_JUMPS[k, 0], file + _KNIGHT_JUMPS[k, 1]
+        if _on_board(r, f) and board[r * 8 + f] == KNIGHT + off:
+            return True
+        r, f = rank + _KING_DIRS[k, 0], file + _KING_DIRS[k, 1]
+        if _on_board(r, f) and board[r * 8 + f] == KING + off:
+            return True
+    for k in range(4):
+        for diagonal in (False, True):
+            dr = _BISHOP_DIRS[k, 0] if diagonal else _ROOK_DIRS[k, 0]
+            df = _BISHOP_DIRS[k, 1] if diagonal else _ROOK_DIRS[k, 1]
+            slider = BISHOP + off if diagonal else ROOK + off
+            r, f = rank + dr, file + df
+            while _on_board(r, f):
+                code = board[r * 8 + f]
+                if code != 0:
+                    if code == slider or code == QUEEN + off:
+                        return True
+                    break
+                r += dr
+                f += df
+    return False
 
 
+@njit(cache=True)
+def _king_square(board: np.ndarray, white: bool) -> int:
+    king = KING if white else KING + 6
+    for sq in range(64):
+        if board[sq] == king:
+            return sq
+    return -1
+
+
+@njit(cache=True)
+def _apply(board: np.ndarray, frm: int, to: int, promo: int, ep: int) -> None:
+    """Move the piece on ``frm`` to ``to`` on ``board`` (codes[64]) in place, with the
+    castling rook, the pawn taken en passant (``ep``: the en passant square) and promotion."""
+    code = board[frm]
+    off = 0 if code <= 6 else 6
+    kind = code - off
+    if kind == PAWN and to == ep and board[to] == 0 and (to & 7) != (frm & 7):
+        board[to - 8 if off == 0 else to + 8] = 0
+    elif kind == KING and abs(to - frm) == 2:
+        rook_from, rook_to = (frm + 3, frm + 1) if to > frm else (frm - 4, frm - 1)
+        board[rook_to] = board[rook_from]
+        board[rook_from] = 0
+    board[to] = promo + off if promo else code
+    board[frm] = 0
+
+
+@njit(cache=True)
+def _push(moves: np.ndarray, n: int, frm: int, to: int, promo: int) -> int:
+    moves[n, 0] = frm
+    moves[n, 1] = to
+    moves[n, 2] = promo
+    return n + 1
+
+
+@njit(cache=True)
+def _pawn_moves(board: np.ndarray, moves: np.ndarray, n: int, frm: int, to: int) -> int:
+    """Add the pawn move ``frm`` -> ``to``: four moves when it reaches the last rank."""
+    if (to >> 3) == 7 or (to >> 3) == 0:
+        for promo in (QUEEN, KNIGHT, BISHOP, ROOK):
+            n = _push(moves, n, frm, to, promo)
+        return n
+    return _push(moves, n, frm, to, 0)
+
+
+@njit(cache=True)
+def _pseudo_legal(state: np.ndarray, moves: np.ndarray) -> int:
+    """The mover's pseudo-legal moves (castling checked in full) into moves[:, 3]."""
+    board = state[HEADER : HEADER + 64]
+    white = state[H_TO_PLAY] == 0
+    off = 0 if white else 6
+    ep = state[S_EP]
+    n = 0
+    for frm in range(64):
+        code = board[frm]
+        if code == 0 or (code <= 6) != white:
+            continue
+        kind = code - off
+        rank, file = frm >> 3, frm & 7
+        if kind == PAWN:
+            up = 1 if white else -1
+            r = rank + up
+            if 0 <= r < 8:
+                if board[r * 8 + file] == 0:
+                    n = _pawn_moves(board, moves, n, frm, r * 8 + file)
+                    start = 1 if white else 6
+                    if rank == start and board[(r + up) * 8 + file] == 0:
+                        n = _push(moves, n, frm, (r + up) * 8 + file, 0)
+                for df in (-1, 1):
+                    f = file + df
+                    if 0 <= f < 8:
+                        to = r * 8 + f
+                        target = board[to]
+                        if target != 0 and (target <= 6) != white:
+                            n = _pawn_moves(board, moves, n, frm, to)
+                        elif target == 0 and to == ep and rank == (4 if white else 3):
+                            n = _push(moves, n, frm, to, 0)
+        elif kind == KNIGHT or kind == KING:
+            for k in range(8):
+                if kind == KNIGHT:
+                    r, f = rank + _KNIGHT_JUMPS[k, 0], file + _KNIGHT_JUMPS[k, 1]
+                else:
+                    r, f = rank + _KING_DIRS[k, 0], file + _KING_DIRS[k, 1]
+                if _on_board(r, f):
+                    target = board[r * 8 + f]
+                    if target == 0 or (target <= 6) != white:
+                        n = _push(moves, n, frm, r * 8 + f, 0)
+        else:
+            for k in range(8):
+                diagonal = k % 2 == 1
+                if (kind == ROOK and diagonal) or (kind == BISHOP and not diagonal):
+                    continue
+                dr, df = _KING_DIRS[k, 0], _KING_DIRS[k, 1]
+                r, f = rank + dr, file + df
+                while _on_board(r, f):
+                    target = board[r * 8 + f]
+                    if target != 0 and (target <= 6) == white:
+                        break
+                    n = _push(moves, n, frm, r * 8 + f, 0)
+                    if target != 0:
+                        break
+                    r += dr
+                    f += df
+    # Castling: the king and rook stand on their squares while the right is kept.
+    rights = state[S_CASTLING] >> (0 if white else 2)
+    home = 4 if white else 60
+    if rights & 3 and not _attacked(board, home, not white):
+        if (rights & 1 and board[home + 1] == 0 and board[home + 2] == 0
+                and not _attacked(board, home + 1, not white)
+                and not _attacked(board, home + 2, not white)):  # fmt: skip
+            n = _push(moves, n, home, home + 2, 0)
+        if (rights & 2 and board[home - 1] == 0 and board[home - 2] == 0
+                and board[home - 3] == 0
+                and not _attacked(board, home - 1, not white)
+                and not _attacked(board, home - 2, not white)):  # fmt: skip
+            n = _push(moves, n, home, home - 2, 0)
+    return n
+
+
+@njit(cache=True)
+def _legal_moves(state: np.ndarray, moves: np.ndarray) -> int:
+    """The mover's legal moves into moves[:n] as (from, to, promotion); return n."""
+    n = _pseudo_legal(state, moves)
+    board = state[HEADER : HEADER + 64]
+    white = state[H_TO_PLAY] == 0
+    king = _king_square(board, white)
+    scratch = np.empty(64, dtype=np.int64)
+    kept = 0
+    for i in range(n):
+        frm, to, promo = moves[i, 0], moves[i, 1], moves[i, 2]
+        scratch[:] = board
+        _apply(scratch, frm, to, promo, state[S_EP])
+        if not _attacked(scratch, to if frm == king else king, not white):
+            moves[kept, 0], moves[kept, 1], moves[kept, 2] = frm, to, promo
+            kept += 1
+    return kept
+
+
+@njit(cache=True)
+def _encode(frm: int, to: int, promo: int, white: bool) -> int:
+    """AlphaZero's action of the move (module docstring), from the mover's side."""
+    if not white:
+        frm, to = frm ^ 56, to ^ 56
+    dr = (to >> 3) - (frm >> 3)
+    df = (to & 7) - (frm & 7)
+    if promo == KNIGHT or promo == BISHOP or promo == ROOK:
+        plane = 64 + 3 * (promo - KNIGHT) + df + 1
+    elif abs(dr) * abs(df) == 2:
+        plane = _KNIGHT_PLANE[dr + 2, df + 2]
+    else:
+        distance = max(abs(dr), abs(df))
+        plane = _DIR_INDEX[np.sign(dr) + 1, np.sign(df) + 1] * 7 + distance - 1
+    return plane * 64 + (7 - (frm >> 3)) * 8 + (frm & 7)
+
+
+@njit(cache=True)
+def _new_moves() -> np.ndarray:
+    return np.empty((MAX_MOVES_IN_POSITION, 3), dtype=np.int64)
+
+
+@njit(cache=True)
+def _has_legal_en_passant(state: np.ndarray, moves: np.ndarray, n: int) -> bool:
+    ep = state[S_EP]
+    if ep < 0:
+        return False
+    pawn = PAWN if state[H_TO_PLAY] == 0 else PAWN + 6
+    for i in range(n):
+        if (
+            moves[i, 1] == ep
+            and state[HEADER + moves[i, 0]] == pawn
+            and ((moves[i, 0] & 7) != (ep & 7))
+        ):
+            return True
+    return False
+
+
+@njit(cache=True)
+def _insufficient(board: np.ndarray, white: bool) -> bool:
+    """python-chess's ``has_insufficient_material``: ``white``'s side can never mate."""
+    mine = 0
+    knights = 0
+    bishops = 0
+    heavy = 0  # the side's pawns, rooks, queens
+    their_minor = 0  # the opponent's pawns, knights, bishops, rooks
+    any_pawn_or_knight = False
+    light = False
+    dark = False
+    for sq in range(64):
+        code = board[sq]
+        if code == 0:
+            continue
+        kind = code - 6 if code > 6 else code
+        if kind == PAWN or kind == KNIGHT:
+            any_pawn_or_knight = True
+        if kind == BISHOP:
+            if ((sq >> 3) + (sq & 7)) % 2 == 0:
+                dark = True
+            else:
+                light = True
+        if (code <= 6) == white:
+            mine += 1
+            if kind == PAWN or kind == ROOK or kind == QUEEN:
+                heavy += 1
+            elif kind == KNIGHT:
+                knights += 1
+            elif kind == BISHOP:
+                bishops += 1
+        elif kind != KING and kind != QUEEN:
+            their_minor += 1
+    if heavy:
+        return False
+    if knights:
+        return mine <= 2 and their_minor == 0
+    if bishops:
+        return (not dark or not light) and not any_pawn_or_knight
+    return True
+
+
+@njit(cache=True)
+def _position_hash(state: np.ndarray, ep_legal: bool) -> int:
+    """Zobrist hash of the position for repetitions (FIDE: en passant only when legal)."""
+    h = Z_CASTLING[state[S_CASTLING]]
+    for sq in range(64):
+        h ^= Z_SQUARES[sq, state[HEADER + sq]]
+    if state[H_TO_PLAY] == 1:
+        h ^= Z_BLACK
+    if ep_legal:
+        h ^= Z_EP[state[S_EP] & 7]
+    return h
+
+
+@njit(cache=True)
+def _record_and_judge(state: np.ndarray, irreversible: bool) -> None:
+    """Append the current position's hash to the history (restarting it after an
+    irreversible move) and set the winner and end reason."""
+    moves = _new_moves()
+    n = _legal_moves(state, moves)
+    h = _position_hash(state, _has_legal_en_passant(state, moves, n))
+    count = 1 if irreversible else min(state[S_NHIST] + 1, MAX_HISTORY)
+    if not irreversible and state[S_NHIST] == MAX_HISTORY:
+        state[HIST0 : HIST0 + MAX_HISTORY - 1] = state[HIST0 + 1 : HIST0 + MAX_HISTORY]
+    state[S_NHIST] = count
+    state[HIST0 + count - 1] = h
+    board = state[HEADER : HEADER + 64]
+    white = state[H_TO_PLAY] == 0
+    reason = ONGOING_REASON
+    if n == 0:
+        check = _attacked(board, _king_square(board, white), not white)
+        reason = CHECKMATE if check else STALEMATE
+    elif _insufficient(board, True) and _insufficient(board, False):
+        reason = INSUFFICIENT
+    elif _repetitions(state) >= 3:
+        reason = THREEFOLD
+    elif state[S_HALFMOVE] >= 100:
+        reason = FIFTY_MOVES
+    elif state[S_CAP] > 0 and state[H_PLY] >= state[S_CAP]:
+        reason = MOVE_CAP
+    state[S_END] = reason
+    if reason == ONGOING_REASON:
+        state[H_WINNER] = ONGOING
+    elif reason == CHECKMATE:
+        state[H_WINNER] = 1 - state[H_TO_PLAY]  # the side that just moved
+    else:
+        state[H_WINNER] = DRAW
+
+
+@njit(cache=True)
+def _repetitions(state: np.ndarray) -> int:
+    n = state[S_NHIST]
+    current = state[HIST0 + n - 1]
+    count = 0
+    for k in range(n):
+        if state[HIST0 + k] == current:
+            count += 1
+    return count
+
+
+# ---- the kernel interface (sim.board.base) ---------------------------------------------
+@njit(cache=True)
+def num_actions(state: np.ndarray) -> int:
+    return NUM_ACTIONS
+
+
+@njit(cache=True)
+def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
+    out[:NUM_ACTIONS] = False
+    if state[H_WINNER] != ONGOING:
+        return 0
+    moves = _new_moves()
+    n = _legal_moves(state, moves)
+    white = state[H_TO_PLAY] == 0
+    for i in range(n):
+        out[_encode(moves[i, 0], moves[i, 1], moves[i, 2], white)] = True
+    return n
+
+
+@njit(cache=True)
+def _find(state: np.ndarray, action: int, moves: np.ndarray) -> int:
+    """Index in ``moves`` (filled here) of the legal move of ``action``, -1 if none."""
+    if state[H_WINNER] != ONGOING:
+        return -1
+    n = _legal_moves(state, moves)
+    white = state[H_TO_PLAY] == 0
+    for i in range(n):
+        if _encode(moves[i, 0], moves[i, 1], moves[i, 2], white) == action:
+            return i
+    return -1
+
+
+@njit(cache=True)
+def is_legal(state: np.ndarray, action: int) -> bool:
+    return _find(state, action, _new_moves()) >= 0
+
+
+@njit(cache=True)
+def play(state: np.ndarray, action: int) -> None:
+    """Play the legal ``action`` on ``state`` in place (ValueError if it is not legal)."""
+    moves = _new_moves()
+    i = _find(state, action, moves)
+    if i < 0:
+        raise ValueError("chess: the action is not legal here")
+    frm, to, promo = moves[i, 0], moves[i, 1], moves[i, 2]
+    board = state[HEADER : HEADER + 64]
+    white = state[H_TO_PLAY] == 0
+    kind = board[frm] if white else board[frm] - 6
+    irreversible = kind == PAWN or board[to] != 0
+    rights = state[S_CASTLING] & ~(_CORNER_BITS[frm] | _CORNER_BITS[to])
+    if kind == KING:
+        rights &= ~(3 if white else 12)
+    state[S_CASTLING] = rights
+    ep = state[S_EP]
+    state[S_EP] = -1
+    if kind == PAWN and abs(to - frm) == 16:
+        state[S_EP] = (frm + to) // 2
+    _apply(board, frm, to, promo, ep)
+    state[S_HALFMOVE] = 0 if irreversible else state[S_HALFMOVE] + 1
+    if not white:
+        state[S_FULLMOVE] += 1
+    state[H_TO_PLAY] = 1 - state[H_TO_PLAY]
+    state[H_PLY] += 1
+    _record_and_judge(state, irreversible)
+
+
+@njit(cache=True)
+def repetitions(state: np.ndarray) -> int:
+    """How often the current position has occurred (1 the first time)."""
+    return _repetitions(state)
+
+
+@njit(cache=True)
+def observation_of(state: np.ndarray, out: np.ndarray, me: int) -> None:
+    """The planes of the module docstring from player ``me``'s view."""
+    out[:] = 0.0
+    mine, theirs = (1, 7) if me == 0 else (7, 1)
+    for sq in range(64):
+        code = state[HEADER + sq]
+        if code == 0:
+            continue
+        rank, file = sq >> 3, sq & 7
+        row = 7 - rank if me == 0 else rank  # the mover's view: the far rank is row 0
+        if mine <= code < mine + 6:
+            out[code - mine, row, file] = 1.0
+        else:
+            out[6 + code - theirs, row, file] = 1.0
+    if _repetitions(state) >= 2:
+        out[12] = 1.0
+    if me == 0:
+        out[13] = 1.0
+    rights = state[S_CASTLING]
+    own, other = (rights & 3, rights >> 2) if me == 0 else (rights >> 2, rights & 3)
+    out[14] = own & 1
+    out[15] = (own >> 1) & 1
+    out[16] = other & 1
+    out[17] = (other >> 1) & 1
+    out[18] = min(state[S_HALFMOVE], 100) / 100.0
+    ep = state[S_EP]
+    if ep >= 0:
+        rank, file = ep >> 3, ep & 7
+        out[19, 7 - rank if me == 0 else rank, file] = 1.0
+
+
+@njit(cache=True)
+def observation_into(state: np.ndarray, out: np.ndarray) -> None:
+    observation_of(state, out, state[H_TO_PLAY])
+
+
+@njit(cache=True)
+def board_view(state: np.ndarray) -> np.ndarray:
+    """int8[8, 8], row 0 = rank 8: 0 empty, 1 a White piece, 2 a Black piece."""
+    out = np.zeros((8, 8), dtype=np.int8)
+    for sq in range(64):
+        code = state[HEADER + sq]
+        if code != 0:
+            out[7 - (sq >> 3), sq & 7] = 1 if code <= 6 else 2
+    return out
+
+
+# ---- state <-> python-chess (FEN, notation) ------------------------------------------
 def _check_state(state: np.ndarray) -> None:
     if state.shape != (STATE_SIZE,) or state[H_GAME] != CHESS:
         raise ValueError(
@@ -264,16 +680,6 @@ def _castling_of(board: pychess.Board) -> int:
     return sum(bit for bit, rook in CASTLING_BITS if rights & pychess.BB_SQUARES[rook])
 
 
-def _hash(codes: np.ndarray, board: pychess.Board, castling: int) -> int:
-    """Zobrist hash of the position for repetitions (FIDE: ep only when it is legal)."""
-    h = np.bitwise_xor.reduce(Z_SQUARES[_SQUARE_RANGE, codes]) ^ Z_CASTLING[castling]
-    if board.turn == pychess.BLACK:
-        h ^= Z_BLACK
-    if board.ep_square is not None and board.has_legal_en_passant():
-        h ^= Z_EP[pychess.square_file(board.ep_square)]
-    return int(h)
-
-
 def _write_position(state: np.ndarray, board: pychess.Board) -> np.ndarray:
     """Store ``board``'s position in ``state`` (history untouched); return its codes."""
     codes = _codes_of(board)
@@ -286,34 +692,6 @@ def _write_position(state: np.ndarray, board: pychess.Board) -> np.ndarray:
     return codes
 
 
-def _judge(state: np.ndarray, board: pychess.Board) -> None:
-    """Set the winner and end reason of ``state`` (whose position is ``board``), and
-    cache the position's legal moves: the next caller will want them."""
-    moves = _legal_moves(board)
-    reason = ONGOING_REASON
-    if not moves:
-        reason = CHECKMATE if board.is_check() else STALEMATE
-    elif board.is_insufficient_material():
-        reason = INSUFFICIENT
-    else:
-        n = int(state[S_NHIST])
-        current = state[HIST0 + n - 1]
-        if int(np.count_nonzero(state[HIST0 : HIST0 + n] == current)) >= 3:
-            reason = THREEFOLD
-        elif state[S_HALFMOVE] >= 100:
-            reason = FIFTY_MOVES
-        elif state[S_CAP] > 0 and state[H_PLY] >= state[S_CAP]:
-            reason = MOVE_CAP
-    state[S_END] = reason
-    if reason == ONGOING_REASON:
-        state[H_WINNER] = ONGOING
-    elif reason == CHECKMATE:
-        state[H_WINNER] = 1 - state[H_TO_PLAY]  # the side that just moved
-    else:
-        state[H_WINNER] = DRAW
-    _CACHE.put(state.tobytes(), board, moves)
-
-
 def state_from_board(board: pychess.Board, max_moves: int = 0) -> np.ndarray:
     """A state holding ``board``'s position (its move stack is ignored: the history
     starts here), judged at once (a mate or a dead position is already over)."""
@@ -321,10 +699,8 @@ def state_from_board(board: pychess.Board, max_moves: int = 0) -> np.ndarray:
     state[H_GAME] = CHESS
     state[H_SIZE] = SIZE
     state[S_CAP] = max_moves
-    codes = _write_position(state, board)
-    state[S_NHIST] = 1
-    state[HIST0] = _hash(codes, board, int(state[S_CASTLING]))
-    _judge(state, board)
+    _write_position(state, board)
+    _record_and_judge(state, True)
     return state
 
 
@@ -378,92 +754,11 @@ def decode_action(action: int, white: bool, board: pychess.Board | None = None) 
     return pychess.Move(frm, to, promotion=promo or None)
 
 
-# ---- the kernel interface, in Python ----------------------------------------------------
 def new_state(size: int = SIZE, max_moves: int = 0) -> np.ndarray:
     """The start position; ``max_moves > 0`` caps the game at that many plies."""
     if size != SIZE:
         raise ValueError(f"chess: the board is 8x8, got size {size!r}")
     return state_from_board(pychess.Board(), max_moves)
-
-
-def num_actions(state: np.ndarray) -> int:
-    return NUM_ACTIONS
-
-
-def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
-    out[:NUM_ACTIONS] = False
-    if state[H_WINNER] != ONGOING:
-        return 0
-    _, moves = _CACHE.get(state)
-    keys = list(moves)
-    out[keys] = True
-    return len(keys)
-
-
-def is_legal(state: np.ndarray, action: int) -> bool:
-    if state[H_WINNER] != ONGOING:
-        return False
-    return int(action) in _CACHE.get(state)[1]
-
-
-def play(state: np.ndarray, action: int) -> None:
-    """Play the legal ``action`` on ``state`` in place (ValueError if it is not legal)."""
-    board, moves = _CACHE.get(state)
-    move = moves.get(int(action)) if state[H_WINNER] == ONGOING else None
-    if move is None:
-        raise ValueError(f"chess: action {action} is not legal here")
-    irreversible = board.is_zeroing(move)
-    board = board.copy(stack=False)
-    board.push(move)
-    codes = _write_position(state, board)
-    h = _hash(codes, board, int(state[S_CASTLING]))
-    n = 1 if irreversible else min(int(state[S_NHIST]) + 1, MAX_HISTORY)
-    if n == MAX_HISTORY and not irreversible and state[S_NHIST] == MAX_HISTORY:
-        state[HIST0 : HIST0 + MAX_HISTORY - 1] = state[HIST0 + 1 : HIST0 + MAX_HISTORY]
-    state[S_NHIST] = n
-    state[HIST0 + n - 1] = h
-    state[H_PLY] += 1
-    _judge(state, board)
-
-
-def repetitions(state: np.ndarray) -> int:
-    """How often the current position has occurred (1 the first time)."""
-    n = int(state[S_NHIST])
-    return int(np.count_nonzero(state[HIST0 : HIST0 + n] == state[HIST0 + n - 1]))
-
-
-def observation_into(state: np.ndarray, out: np.ndarray, player: int | None = None) -> None:
-    """The planes of the module docstring from ``player``'s view (default: the mover)."""
-    me = int(state[H_TO_PLAY]) if player is None else int(player)
-    out[...] = 0.0
-    board = state[HEADER : HEADER + 64].reshape(8, 8)  # [rank, file]
-    # Mover's view: White sees rank 8 at row 0 (flipud), Black sees rank 1 at row 0.
-    view = board[::-1] if me == 0 else board
-    mine, theirs = (1, 7) if me == 0 else (7, 1)
-    for k in range(6):
-        out[k] = view == mine + k
-        out[6 + k] = view == theirs + k
-    if repetitions(state) >= 2:
-        out[12] = 1.0
-    if me == 0:
-        out[13] = 1.0
-    rights = int(state[S_CASTLING])
-    own, other = (rights & 3, rights >> 2) if me == 0 else (rights >> 2, rights & 3)
-    out[14] = own & 1
-    out[15] = (own >> 1) & 1
-    out[16] = other & 1
-    out[17] = (other >> 1) & 1
-    out[18] = min(int(state[S_HALFMOVE]), 100) / 100.0
-    ep = int(state[S_EP])
-    if ep >= 0:
-        rank, file = divmod(ep, 8)
-        out[19, 7 - rank if me == 0 else rank, file] = 1.0
-
-
-def board_view(state: np.ndarray) -> np.ndarray:
-    """int8[8, 8], row 0 = rank 8: 0 empty, 1 a White piece, 2 a Black piece."""
-    codes = state[HEADER : HEADER + 64].reshape(8, 8)[::-1]
-    return np.where(codes == 0, 0, np.where(codes <= 6, 1, 2)).astype(np.int8)
 
 
 def piece_view(state: np.ndarray) -> np.ndarray:
@@ -505,7 +800,7 @@ class Chess(BoardGame):
     name = "chess"
     player_symbols = ("W", "B")  # White, Black
     rules = sys.modules[__name__]
-    numba_rules: ClassVar[bool] = False  # rules are Python: the Numba searches cannot run
+    actions_are_points = False  # an action is a move (from, to), not a point of the board
 
     def __init__(self, max_moves: int | None = None) -> None:
         if max_moves is not None and not (is_int(max_moves) and 1 <= max_moves <= MAX_MOVES_LIMIT):
@@ -524,6 +819,10 @@ class Chess(BoardGame):
     # ---- state -------------------------------------------------------------
     def initial_state(self) -> np.ndarray:
         return new_state(SIZE, self.max_moves or 0)
+
+    def legal_mask(self, state: np.ndarray) -> np.ndarray:
+        _check_state(np.asarray(state))  # the kernels would read another game's array
+        return super().legal_mask(state)
 
     def from_fen(self, fen: str) -> np.ndarray:
         """A state holding the position of ``fen`` (ValueError for a bad or illegal FEN)."""
@@ -556,7 +855,7 @@ class Chess(BoardGame):
     def observation(self, state: np.ndarray, player: int | None = None) -> np.ndarray:
         # No null move (with_mover): the planes are computed from either side directly.
         out = np.zeros(self.obs_shape, dtype=np.float32)
-        observation_into(state, out, player)
+        observation_of(state, out, self.to_play(state) if player is None else int(player))
         return out
 
     def pieces(self, state: np.ndarray) -> np.ndarray:
@@ -571,7 +870,8 @@ class Chess(BoardGame):
     def move_of(self, state: np.ndarray, action: int) -> pychess.Move:
         """The python-chess move of a legal ``action`` (ValueError otherwise)."""
         a = self.check_action(state, action)
-        return _CACHE.get(state)[1][a]
+        board = _to_board(state)
+        return decode_action(a, board.turn == pychess.WHITE, board)
 
     def action_of(self, state: np.ndarray, move: pychess.Move | str) -> int:
         """The action of ``move`` (a Move, UCI or SAN) in ``state``; ValueError if illegal."""
@@ -597,7 +897,7 @@ class Chess(BoardGame):
         )
 
     def illegal_reason(self, state: np.ndarray, action: int) -> str:
-        board = _CACHE.get(state)[0]
+        board = _to_board(state)
         try:
             move = decode_action(action, board.turn == pychess.WHITE, board)
         except ValueError as e:
@@ -622,14 +922,14 @@ class Chess(BoardGame):
         position where no promotion is implied)."""
         if state is None:
             return decode_action(action, True).uci()
-        board = _CACHE.get(state)[0]
+        board = _to_board(state)
         return decode_action(action, board.turn == pychess.WHITE, board).uci()
 
     def str_to_action(self, text: str, state: np.ndarray | None = None) -> int:
         """The action of UCI or SAN ``text`` in ``state`` (default: the start position)."""
         if state is None:
             state = self.initial_state()
-        board = _CACHE.get(state)[0]
+        board = _to_board(state)
         t = text.strip()
         move = None
         if re.fullmatch(r"[a-h][1-8][a-h][1-8][nbrqNBRQ]?", t):
@@ -689,7 +989,7 @@ class Chess(BoardGame):
     def status_line(self, state: np.ndarray) -> str:
         side = ("White", "Black")
         if not self.is_terminal(state):
-            check = " (check)" if _CACHE.get(state)[0].is_check() else ""
+            check = " (check)" if _to_board(state).is_check() else ""
             return f"{side[self.to_play(state)]} to move{check}, move {int(state[S_FULLMOVE])}"
         reason = self.end_reason(state)
         w = self.winner(state)

@@ -10,8 +10,18 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from sim.board import connect4, go, gomoku, othello, tictactoe
-from sim.board.base import CONNECT4, GO, GOMOKU, H_GAME, H_TO_PLAY, H_WINNER, ONGOING, OTHELLO
+from sim.board import chess, connect4, go, gomoku, othello, tictactoe
+from sim.board.base import (
+    CHESS,
+    CONNECT4,
+    GO,
+    GOMOKU,
+    H_GAME,
+    H_TO_PLAY,
+    H_WINNER,
+    ONGOING,
+    OTHELLO,
+)
 
 
 @njit(cache=True)
@@ -25,6 +35,8 @@ def num_actions(state: np.ndarray) -> int:
         return gomoku.num_actions(state)
     if g == GO:
         return go.num_actions(state)
+    if g == CHESS:
+        return chess.num_actions(state)
     return tictactoe.num_actions(state)
 
 
@@ -39,6 +51,8 @@ def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
         return gomoku.legal_mask_into(state, out)
     if g == GO:
         return go.legal_mask_into(state, out)
+    if g == CHESS:
+        return chess.legal_mask_into(state, out)
     return tictactoe.legal_mask_into(state, out)
 
 
@@ -53,6 +67,8 @@ def play(state: np.ndarray, action: int) -> None:
         gomoku.play(state, action)
     elif g == GO:
         go.play(state, action)
+    elif g == CHESS:
+        chess.play(state, action)
     else:
         tictactoe.play(state, action)
 
@@ -69,6 +85,8 @@ def observation_into(state: np.ndarray, out: np.ndarray) -> None:
         gomoku.observation_into(state, out)
     elif g == GO:
         go.observation_into(state, out)
+    elif g == CHESS:
+        chess.observation_into(state, out)
     else:
         tictactoe.observation_into(state, out)
 
@@ -85,6 +103,8 @@ def is_legal(state: np.ndarray, action: int) -> bool:
         return gomoku.is_legal(state, action)
     if g == GO:
         return go.is_legal(state, action)
+    if g == CHESS:
+        return chess.is_legal(state, action)
     return tictactoe.is_legal(state, action)
 
 

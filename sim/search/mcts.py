@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from sim.board import kernels
-from sim.board.base import H_WINNER, ONGOING, BoardGame, require_numba_rules
+from sim.board.base import H_WINNER, ONGOING, BoardGame, require_known_game
 from sim.search import tree as T
 
 UNIFORM, ROLLOUT = T.UNIFORM, T.ROLLOUT
@@ -131,7 +131,7 @@ def rollout_search(
     ``state`` is any :mod:`sim.board` state whose game is not over; it is not modified.
     The search is deterministic for a given ``seed``.
     """
-    require_numba_rules(state, "rollout_search")
+    require_known_game(state, "rollout_search")
     if state[H_WINNER] != ONGOING:
         raise ValueError("rollout_search: the game is already over")
     if simulations < 1:
@@ -237,7 +237,6 @@ class BatchedMCTS:
     @classmethod
     def for_game(cls, game: BoardGame, batch: int, capacity: int, **options) -> BatchedMCTS:
         """A search sized for ``game`` (state size, actions, observation planes)."""
-        require_numba_rules(game, "BatchedMCTS")
         size = len(game.initial_state())
         return cls(size, game.num_actions, game.obs_shape, batch, capacity, **options)
 

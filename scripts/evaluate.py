@@ -7,6 +7,9 @@ Examples, from the repository root:
         --positions ../shared/data/connect4/Test_L2_R1 --sims 800 --json
     python scripts/evaluate.py CHECKPOINT --positions FILE --sims 0      # the raw network
     python scripts/evaluate.py CHECKPOINT --games 40 --rollouts 1000    # vs the baselines
+    python scripts/evaluate.py GO_RUN --gnugo-levels 1 5 10 --sims 200   # GNU Go ladder
+    python scripts/evaluate.py CHESS_RUN --stockfish-skills 0 1 2 3 4 5 \
+        --stockfish-nodes 1000 --sims 200                               # Stockfish ladder
     python scripts/evaluate.py ppo runs/ppo-fogarena-<stamp>/networks/*.safetensors \
         --bots medium hard --games 400                                  # a rating table
     python scripts/evaluate.py ppo runs/ppo-board:connect4-<stamp> --bots greedy \
@@ -50,6 +53,12 @@ class Args:
     """Go: GNU Go levels (1..10) to play, --gnugo-games each (a rating ladder; needs gnugo)"""
     gnugo_games: int = 10
     """games against each GNU Go level, sides alternating"""
+    stockfish_skills: list[int] = field(default_factory=list)
+    """chess: Stockfish skill levels (0..20) to play, --stockfish-games each (needs stockfish)"""
+    stockfish_nodes: int = 1000
+    """nodes Stockfish searches per move"""
+    stockfish_games: int = 10
+    """games against each Stockfish skill level, sides alternating"""
     seed: int = 0
     """seed of the search's random choices and of the matches"""
     threads: int = 2
@@ -75,8 +84,11 @@ def evaluate(args: Args) -> dict:
         raise ValueError(f"--sims must be >= 0, got {args.sims}")
     if args.limit is not None and args.limit < 1:
         raise ValueError(f"--limit must be >= 1, got {args.limit}")
-    if not args.positions and args.games < 1 and not args.gnugo_levels:
-        raise ValueError("nothing to do: give --positions FILE, --games N or --gnugo-levels L")
+    if not (args.positions or args.games > 0 or args.gnugo_levels or args.stockfish_skills):
+        raise ValueError(
+            "nothing to do: give --positions FILE, --games N, --gnugo-levels L "
+            "or --stockfish-skills S"
+        )
     for p in args.positions:
         if not Path(p).is_file():
             raise ValueError(f"no position file at {p!r}")
@@ -97,37 +109,65 @@ def evaluate(args: Args) -> dict:
         opponents = baselines(game, args.rollouts)
         out["matches"] = play_baselines(game, player, opponents, args.games, args.seed)
     if args.gnugo_levels:
-        out["gnugo"] = gnugo_ladder(args, game, net, search)
+        from selfplay.engines import gnugo
+
+        if game.name != "go":
+            raise ValueError(f"--gnugo-levels plays Go; the checkpoint plays {game.name}")
+        check_games(args.gnugo_games, "--gnugo-games")
+        engines = [gnugo(game, level) for level in args.gnugo_levels]
+        out["gnugo"] = ladder(args, game, net, search, engines, args.gnugo_games)
+    if args.stockfish_skills:
+        from selfplay.engines import stockfish
+
+        if game.name != "chess":
+            raise ValueError(f"--stockfish-skills plays chess; the checkpoint plays {game.name}")
+        if args.stockfish_nodes < 1:
+            raise ValueError(f"--stockfish-nodes must be >= 1, got {args.stockfish_nodes}")
+        check_games(args.stockfish_games, "--stockfish-games")
+        engines = [stockfish(game, s, nodes=args.stockfish_nodes) for s in args.stockfish_skills]
+        out["stockfish"] = ladder(args, game, net, search, engines, args.stockfish_games)
     return out
 
 
-def gnugo_ladder(args: Args, game, net, search: dict) -> dict:
-    """The checkpoint against GNU Go at each of ``args.gnugo_levels`` (engine failures
-    count as forfeits, listed per level) and the final area margins, komi included."""
+def check_games(games: int, flag: str) -> None:
+    if games < 1:
+        raise ValueError(f"{flag} must be >= 1, got {games}")
+
+
+def ladder(args: Args, game, net, search: dict, engines: list, games: int) -> dict:
+    """The checkpoint against each engine of a ladder (GNU Go levels, Stockfish skills):
+    the score, forfeits (engine failures, listed per engine), the mean game length, and
+    how games ended: the final area margins (Go, komi included) or the end reasons (chess)."""
+    from collections import Counter
+
     import numpy as np
 
     from agents.alphazero.evaluation import OPENING_PLIES
     from agents.alphazero.player import AlphaZeroPlayer
-    from selfplay.engines import engine_ladder, gnugo
+    from selfplay.engines import engine_ladder
     from selfplay.match import final_margins, forfeits
 
-    if game.name != "go":
-        raise ValueError(f"--gnugo-levels plays Go; the checkpoint plays {game.name}")
-    if args.gnugo_games < 1:
-        raise ValueError(f"--gnugo-games must be >= 1, got {args.gnugo_games}")
     player = AlphaZeroPlayer(game, net, args.sims, opening_plies=OPENING_PLIES, **search)
-    engines = [gnugo(game, level) for level in args.gnugo_levels]
-    results = engine_ladder(game, player, engines, args.gnugo_games, args.seed)
     out = {}
-    for r in results:
-        margins = final_margins(game, r)
-        out[r.opponent] = {
+    for r in engine_ladder(game, player, engines, games, args.seed):
+        report = {
             **r.summary(),
             "forfeits": forfeits(r),
-            "mean_margin": float(np.mean(margins)) if margins else None,
-            "margins": margins,
             "mean_length": float(np.mean([rec.length for rec in r.records])),
         }
+        if hasattr(game, "score"):
+            margins = final_margins(game, r)
+            report["mean_margin"] = float(np.mean(margins)) if margins else None
+            report["margins"] = margins
+        if hasattr(game, "end_reason"):
+            reasons = Counter()
+            for record in r.records:
+                state = game.initial_state()
+                for action in record.actions:
+                    state = game.apply(state, action)
+                reasons[record.forfeit and "forfeit" or game.end_reason(state)] += 1
+            report["end_reasons"] = dict(reasons)
+        out[r.opponent] = report
     return out
 
 
@@ -164,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{name}: {report['mistakes']} mistakes in {report['positions']} positions = "
             f"{100 * report['mistake_rate']:.2f}% (95% CI {100 * lo:.2f}..{100 * hi:.2f}%)"
         )
-    for name, match in {**out.get("matches", {}), **out.get("gnugo", {})}.items():
+    ladders = {**out.get("gnugo", {}), **out.get("stockfish", {})}
+    for name, match in {**out.get("matches", {}), **ladders}.items():
         margin = match.get("mean_margin")
         print(
             f"vs {name}: +{match['wins']} ={match['draws']} -{match['losses']}, "

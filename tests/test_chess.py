@@ -233,6 +233,21 @@ def test_move_cap_draws():
     assert "draw by move cap" in game.render_text(state)
 
 
+def test_material_cap_decides_the_capped_game_on_material():
+    game = make_game("chess", max_moves=4, material_cap=True)
+    even = game.from_moves("e4 e5 Nf3 Nc6")
+    assert game.end_reason(even) == "move cap" and game.winner(even) is None
+    black_ahead = game.from_moves("e4 d5 Nc3 dxe4")  # a pawn up for Black at the cap
+    assert game.end_reason(black_ahead) == "material at the move cap"
+    assert game.winner(black_ahead) == 1 and game.returns(black_ahead) == (-1.0, 1.0)
+    longer = make_game("chess", max_moves=6, material_cap=True)
+    assert not longer.is_terminal(longer.from_moves("e4 d5 Nc3 dxe4"))
+    with pytest.raises(ValueError, match="give max_moves"):
+        make_game("chess", material_cap=True)
+    with pytest.raises(ValueError, match="material_cap must be"):
+        make_game("chess", max_moves=4, material_cap="yes")
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 def test_bad_moves_are_value_errors_naming_them_and_state_is_unchanged():
     state = GAME.initial_state()

@@ -449,27 +449,33 @@ def test_uci_script_transcript():
     assert out[8] == "bestmove (none)"  # Black is mated: no move
 
 
-def test_uci_script_searches_with_a_chess_checkpoint(tmp_path):
-    """A chess run trained for one iteration (AlphaZero self-play through the Numba rules)
-    serves UCI with search; bad --sims and unknown players are one-line errors."""
+@pytest.fixture(scope="module")
+def chess_run(tmp_path_factory) -> Path:
+    """A chess run trained for one iteration (AlphaZero self-play on the Numba rules)."""
     pytest.importorskip("torch")
     from agents.alphazero.config import AlphaZeroConfig, SearchConfig
     from agents.alphazero.train import Trainer
 
+    run_dir = tmp_path_factory.mktemp("chess") / "run"
     config = AlphaZeroConfig(
         game="chess", game_options={"max_moves": 16}, blocks=1, channels=8, parallel_games=4,
         steps_per_iteration=2, search=SearchConfig(simulations=8, fast_simulations=4),
         min_replay=8, batch_size=8, replay_size=500, max_iterations=1, eval_every_minutes=0,
-        threads=1, workers=0, run_dir=str(tmp_path / "run"),
+        threads=1, workers=0, run_dir=str(run_dir),
     )  # fmt: skip
-    summary = Trainer(config).run()
-    assert summary["iterations"] == 1
+    assert Trainer(config).run()["iterations"] == 1
+    return run_dir
+
+
+def test_uci_script_searches_with_a_chess_checkpoint(chess_run):
+    """uci.py serves a chess checkpoint with search; bad --sims and unknown players are
+    one-line errors."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import uci
     finally:
         sys.path.pop(0)
-    player, label = uci.make_player(uci.Args(player=str(tmp_path / "run"), sims=16))
+    player, label = uci.make_player(uci.Args(player=str(chess_run), sims=16))
     assert label == "alphazero" and player.simulations == 16
     server = uci.UCIServer(player, seed=0, name="t")
     out = io.StringIO()
@@ -516,3 +522,27 @@ def test_our_uci_engine_plays_a_full_game_against_stockfish():
     assert not forfeits(result), forfeits(result)
     end = game.from_moves(game.format_moves(record.actions))
     assert game.is_terminal(end) and result.wins == 0  # random play never beats it
+
+
+@needs_stockfish
+def test_evaluate_places_a_chess_checkpoint_on_the_stockfish_ladder(chess_run):
+    import json
+    import subprocess
+
+    def evaluate(*args: str) -> subprocess.CompletedProcess:
+        cmd = [sys.executable, str(ROOT / "scripts" / "evaluate.py"), str(chess_run), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=ROOT)
+
+    ladder = ["--stockfish-skills", "0", "--stockfish-nodes", "50", "--stockfish-games", "2"]
+    done = evaluate(*ladder, "--sims", "4", "--threads", "1", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)["stockfish"]["stockfish-skill0-n50"]
+    assert report["games"] == 2 and not report["forfeits"]
+    assert sum(report["end_reasons"].values()) == 2 and report["mean_length"] > 0
+    for args, words in [
+        (["--stockfish-skills", "0", "--stockfish-games", "0"], "--stockfish-games must be"),
+        (["--stockfish-skills", "0", "--stockfish-nodes", "0"], "--stockfish-nodes must be"),
+        (["--gnugo-levels", "1"], "--gnugo-levels plays Go"),
+    ]:
+        done = evaluate(*args)
+        assert done.returncode == 2 and words in done.stderr, done.stderr

@@ -1,7 +1,7 @@
 """Chess as Numba kernels, with python-chess (the ``chess`` package) for FEN and notation.
 
-``Chess(max_moves=None)``; ``make_game("chess")``.  player_0 is White and moves first,
-player_1 is Black.
+``Chess(max_moves=None, material_cap=False)``; ``make_game("chess")``.  player_0 is
+White and moves first, player_1 is Black.
 
 The rules are the Numba kernels of :mod:`sim.board.base` (``legal_mask_into``,
 ``play`` ...), so the one MCTS (:mod:`sim.search`) steps chess as it steps Go, for
@@ -18,7 +18,10 @@ and OpenSpiel), so that a game always ends by itself.  After each move, in this 
 * **threefold repetition**: the position (pieces, side to move, castling rights and an
   en passant capture that is actually legal) has occurred three times: draw;
 * **fifty-move rule**: 100 plies without a capture or a pawn move: draw;
-* the optional **move cap** ``max_moves`` (plies, for short training games): draw.
+* the optional **move cap** ``max_moves`` (plies, for short training games): draw, or,
+  with ``material_cap``, a win for the side with more material (pawn 1, knight and
+  bishop 3, rook 5, queen 9; equal material draws). A training variant: short capped
+  games between weak players are almost all drawn, which teaches a value head nothing.
 
 State after the shared header (see :mod:`sim.board.base`)::
 
@@ -31,7 +34,8 @@ State after the shared header (see :mod:`sim.board.base`)::
     state[73]   why the game ended: END_REASONS (0 while it goes on)
     state[74]   move cap in plies, 0 for none
     state[75]   K, the number of hashes in the history (1..101)
-    state[76 + k], k < K: Zobrist hashes of the positions since the last capture or pawn
+    state[76]   1 if the move cap is decided on material (``material_cap``), else 0
+    state[77 + k], k < K: Zobrist hashes of the positions since the last capture or pawn
                 move, oldest first, the current one last
 
 The history covers every position that can still repeat (a capture or a pawn move
@@ -97,14 +101,15 @@ SIZE = 8
 NUM_PLANES = 20
 NUM_ACTIONS = 73 * 64
 S_CASTLING, S_EP, S_HALFMOVE = 5, 6, 7
-S_FULLMOVE, S_END, S_CAP, S_NHIST = 72, 73, 74, 75
-HIST0 = 76
+S_FULLMOVE, S_END, S_CAP, S_NHIST, S_MATERIAL_CAP = 72, 73, 74, 75, 76
+HIST0 = 77
 MAX_HISTORY = 101  # positions since the last capture or pawn move, the current included
 STATE_SIZE = HIST0 + MAX_HISTORY
 MAX_MOVES_LIMIT = 100_000
 
 # state[S_END]
 ONGOING_REASON, CHECKMATE, STALEMATE, INSUFFICIENT, FIFTY_MOVES, THREEFOLD, MOVE_CAP = range(7)
+MATERIAL = 7  # the move cap with material_cap, and one side ahead
 END_REASONS = {
     CHECKMATE: "checkmate",
     STALEMATE: "stalemate",
@@ -112,6 +117,7 @@ END_REASONS = {
     FIFTY_MOVES: "fifty-move rule",
     THREEFOLD: "threefold repetition",
     MOVE_CAP: "move cap",
+    MATERIAL: "material at the move cap",
 }
 
 PIECE_LETTERS = ".PNBRQKpnbrqk"
@@ -487,14 +493,33 @@ def _record_and_judge(state: np.ndarray, irreversible: bool) -> None:
     elif state[S_HALFMOVE] >= 100:
         reason = FIFTY_MOVES
     elif state[S_CAP] > 0 and state[H_PLY] >= state[S_CAP]:
-        reason = MOVE_CAP
+        if state[S_MATERIAL_CAP] and _material_lead(board) != 0:
+            reason = MATERIAL
+        else:
+            reason = MOVE_CAP
     state[S_END] = reason
     if reason == ONGOING_REASON:
         state[H_WINNER] = ONGOING
     elif reason == CHECKMATE:
         state[H_WINNER] = 1 - state[H_TO_PLAY]  # the side that just moved
+    elif reason == MATERIAL:
+        state[H_WINNER] = 0 if _material_lead(board) > 0 else 1
     else:
         state[H_WINNER] = DRAW
+
+
+_PIECE_VALUES = np.array([0, 1, 3, 3, 5, 9, 0], dtype=np.int64)  # by kind, PAWN..KING
+
+
+@njit(cache=True)
+def _material_lead(board: np.ndarray) -> int:
+    """White's material minus Black's (pawn 1, knight and bishop 3, rook 5, queen 9)."""
+    lead = 0
+    for sq in range(64):
+        code = board[sq]
+        if code != 0:
+            lead += _PIECE_VALUES[code] if code <= 6 else -_PIECE_VALUES[code - 6]
+    return lead
 
 
 @njit(cache=True)
@@ -547,14 +572,20 @@ def is_legal(state: np.ndarray, action: int) -> bool:
 
 @njit(cache=True)
 def play(state: np.ndarray, action: int) -> None:
-    """Play the legal ``action`` on ``state`` in place (ValueError if it is not legal)."""
-    moves = _new_moves()
-    i = _find(state, action, moves)
-    if i < 0:
-        raise ValueError("chess: the action is not legal here")
-    frm, to, promo = moves[i, 0], moves[i, 1], moves[i, 2]
+    """Play the legal ``action`` on ``state`` in place (as every game's kernel, it trusts
+    the caller: :meth:`Chess.apply` checks legality first)."""
     board = state[HEADER : HEADER + 64]
     white = state[H_TO_PLAY] == 0
+    # Decode the action (module docstring) back to squares, un-mirroring Black's view.
+    plane, cell = action // 64, action % 64
+    frm = (7 - cell // 8) * 8 + cell % 8
+    to = frm + DELTA[plane, 0] * 8 + DELTA[plane, 1]
+    promo = DELTA[plane, 2]
+    if not white:
+        frm, to = frm ^ 56, to ^ 56
+    last_rank = (to >> 3) == 0 or (to >> 3) == 7
+    if promo == 0 and last_rank and (board[frm] == PAWN or board[frm] == PAWN + 6):
+        promo = QUEEN
     kind = board[frm] if white else board[frm] - 6
     irreversible = kind == PAWN or board[to] != 0
     rights = state[S_CASTLING] & ~(_CORNER_BITS[frm] | _CORNER_BITS[to])
@@ -692,13 +723,16 @@ def _write_position(state: np.ndarray, board: pychess.Board) -> np.ndarray:
     return codes
 
 
-def state_from_board(board: pychess.Board, max_moves: int = 0) -> np.ndarray:
+def state_from_board(
+    board: pychess.Board, max_moves: int = 0, material_cap: bool = False
+) -> np.ndarray:
     """A state holding ``board``'s position (its move stack is ignored: the history
     starts here), judged at once (a mate or a dead position is already over)."""
     state = np.zeros(STATE_SIZE, dtype=np.int64)
     state[H_GAME] = CHESS
     state[H_SIZE] = SIZE
     state[S_CAP] = max_moves
+    state[S_MATERIAL_CAP] = int(bool(material_cap))
     _write_position(state, board)
     _record_and_judge(state, True)
     return state
@@ -754,11 +788,12 @@ def decode_action(action: int, white: bool, board: pychess.Board | None = None) 
     return pychess.Move(frm, to, promotion=promo or None)
 
 
-def new_state(size: int = SIZE, max_moves: int = 0) -> np.ndarray:
-    """The start position; ``max_moves > 0`` caps the game at that many plies."""
+def new_state(size: int = SIZE, max_moves: int = 0, material_cap: bool = False) -> np.ndarray:
+    """The start position; ``max_moves > 0`` caps the game at that many plies (decided
+    on material with ``material_cap``)."""
     if size != SIZE:
         raise ValueError(f"chess: the board is 8x8, got size {size!r}")
-    return state_from_board(pychess.Board(), max_moves)
+    return state_from_board(pychess.Board(), max_moves, material_cap)
 
 
 def piece_view(state: np.ndarray) -> np.ndarray:
@@ -802,23 +837,28 @@ class Chess(BoardGame):
     rules = sys.modules[__name__]
     actions_are_points = False  # an action is a move (from, to), not a point of the board
 
-    def __init__(self, max_moves: int | None = None) -> None:
+    def __init__(self, max_moves: int | None = None, material_cap: bool = False) -> None:
         if max_moves is not None and not (is_int(max_moves) and 1 <= max_moves <= MAX_MOVES_LIMIT):
             raise ValueError(
                 f"chess: max_moves must be an int from 1 to {MAX_MOVES_LIMIT} or None, "
                 f"got {max_moves!r}"
             )
+        if material_cap not in (True, False, 0, 1):
+            raise ValueError(f"chess: material_cap must be a bool (or 0/1), got {material_cap!r}")
+        if material_cap and max_moves is None:
+            raise ValueError("chess: material_cap decides the move cap; give max_moves too")
         self.max_moves = None if max_moves is None else int(max_moves)
+        self.material_cap = bool(material_cap)
         super().__init__(
             size=SIZE, board_shape=(SIZE, SIZE), num_actions=NUM_ACTIONS, num_planes=NUM_PLANES
         )
 
     def __repr__(self) -> str:
-        return f"Chess(max_moves={self.max_moves})"
+        return f"Chess(max_moves={self.max_moves}, material_cap={self.material_cap})"
 
     # ---- state -------------------------------------------------------------
     def initial_state(self) -> np.ndarray:
-        return new_state(SIZE, self.max_moves or 0)
+        return new_state(SIZE, self.max_moves or 0, self.material_cap)
 
     def legal_mask(self, state: np.ndarray) -> np.ndarray:
         _check_state(np.asarray(state))  # the kernels would read another game's array
@@ -833,7 +873,7 @@ class Chess(BoardGame):
         status = board.status()
         if status != pychess.STATUS_VALID:
             raise ValueError(f"chess: FEN {fen!r} is not a legal position ({status!r})")
-        return state_from_board(board, self.max_moves or 0)
+        return state_from_board(board, self.max_moves or 0, self.material_cap)
 
     def to_board(self, state: np.ndarray) -> pychess.Board:
         """A python-chess board of ``state``'s position (a fresh copy, no move stack)."""

@@ -54,7 +54,8 @@ class Args:
     gnugo_games: int = 10
     """games against each GNU Go level, sides alternating"""
     stockfish_skills: list[int] = field(default_factory=list)
-    """chess: Stockfish skill levels (0..20) to play, --stockfish-games each (needs stockfish)"""
+    """chess: Stockfish skill levels (0..20) to play, --stockfish-games each, under the full
+    rules (no move cap, whatever the training games had; needs stockfish)"""
     stockfish_nodes: int = 1000
     """nodes Stockfish searches per move"""
     stockfish_games: int = 10
@@ -124,8 +125,10 @@ def evaluate(args: Args) -> dict:
         if args.stockfish_nodes < 1:
             raise ValueError(f"--stockfish-nodes must be >= 1, got {args.stockfish_nodes}")
         check_games(args.stockfish_games, "--stockfish-games")
-        engines = [stockfish(game, s, nodes=args.stockfish_nodes) for s in args.stockfish_skills]
-        out["stockfish"] = ladder(args, game, net, search, engines, args.stockfish_games)
+        # Full rules against an engine, whatever cap the training games had.
+        full = make_game("chess")
+        engines = [stockfish(full, s, nodes=args.stockfish_nodes) for s in args.stockfish_skills]
+        out["stockfish"] = ladder(args, full, net, search, engines, args.stockfish_games)
     return out
 
 

@@ -58,6 +58,9 @@ class UCIServer:
         self.name = name
         self.state = self.game.initial_state()
         self.pending: str | None = None  # a bestmove held until "stop" (go infinite)
+        # Compile (or load) the rules' kernels now: a GUI times the handshake generously,
+        # the first move less so.
+        self.game.observation(self.game.apply(self.state, self.game.legal_actions(self.state)[0]))
 
     def out(self, stdout: TextIO, line: str) -> None:
         stdout.write(line + "\n")

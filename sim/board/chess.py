@@ -493,17 +493,17 @@ def _record_and_judge(state: np.ndarray, irreversible: bool) -> None:
     elif state[S_HALFMOVE] >= 100:
         reason = FIFTY_MOVES
     elif state[S_CAP] > 0 and state[H_PLY] >= state[S_CAP]:
-        if state[S_MATERIAL_CAP] and _material_lead(board) != 0:
-            reason = MATERIAL
-        else:
-            reason = MOVE_CAP
+        reason = MOVE_CAP
+    lead = _material_lead(board) if reason == MOVE_CAP and state[S_MATERIAL_CAP] else 0
+    if lead != 0:
+        reason = MATERIAL
     state[S_END] = reason
     if reason == ONGOING_REASON:
         state[H_WINNER] = ONGOING
     elif reason == CHECKMATE:
         state[H_WINNER] = 1 - state[H_TO_PLAY]  # the side that just moved
     elif reason == MATERIAL:
-        state[H_WINNER] = 0 if _material_lead(board) > 0 else 1
+        state[H_WINNER] = 0 if lead > 0 else 1
     else:
         state[H_WINNER] = DRAW
 
@@ -553,21 +553,16 @@ def legal_mask_into(state: np.ndarray, out: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def _find(state: np.ndarray, action: int, moves: np.ndarray) -> int:
-    """Index in ``moves`` (filled here) of the legal move of ``action``, -1 if none."""
+def is_legal(state: np.ndarray, action: int) -> bool:
     if state[H_WINNER] != ONGOING:
-        return -1
+        return False
+    moves = _new_moves()
     n = _legal_moves(state, moves)
     white = state[H_TO_PLAY] == 0
     for i in range(n):
         if _encode(moves[i, 0], moves[i, 1], moves[i, 2], white) == action:
-            return i
-    return -1
-
-
-@njit(cache=True)
-def is_legal(state: np.ndarray, action: int) -> bool:
-    return _find(state, action, _new_moves()) >= 0
+            return True
+    return False
 
 
 @njit(cache=True)

@@ -233,13 +233,33 @@ def test_move_cap_draws():
     assert "draw by move cap" in game.render_text(state)
 
 
+@pytest.mark.parametrize(
+    ("fen", "lead"),
+    [
+        ("4k3/8/8/3p4/4P3/8/8/4K3 w - - 0 1", 1),  # exd5 wins a pawn
+        ("4k3/8/4p3/3p4/8/8/8/3QK3 w - - 0 1", 7),  # Qxd5 exd5 would lose the queen: stop
+        ("4k3/8/8/3r4/8/8/8/3QK3 w - - 0 1", 9),  # Qxd5 takes a hanging rook
+        ("4k3/8/4p3/3n4/2P5/8/8/4K3 w - - 0 1", -1),  # cxd5 exd5: the knight for a pawn
+        ("4k3/8/8/8/3q4/8/8/3R3K b - - 0 1", -9),  # Black to move takes the rook
+    ],
+)
+def test_settled_lead_plays_out_pending_captures(fen, lead):
+    from sim.board.chess import _material_lead, _settled_lead
+
+    state = GAME.from_fen(fen)
+    assert _settled_lead(state) == lead, (_material_lead(state[8:72]), fen)
+
+
 def test_material_cap_decides_the_capped_game_on_material():
     game = make_game("chess", max_moves=4, material_cap=True)
     even = game.from_moves("e4 e5 Nf3 Nc6")
     assert game.end_reason(even) == "move cap" and game.winner(even) is None
-    black_ahead = game.from_moves("e4 d5 Nc3 dxe4")  # a pawn up for Black at the cap
+    black_ahead = game.from_moves("e4 d5 a3 dxe4")  # a pawn up for Black, safe at the cap
     assert game.end_reason(black_ahead) == "material at the move cap"
     assert game.winner(black_ahead) == 1 and game.returns(black_ahead) == (-1.0, 1.0)
+    # The last mover's capture does not count when it can be taken back: Nxe4 evens it.
+    retaken = game.from_moves("e4 d5 Nc3 dxe4")
+    assert game.end_reason(retaken) == "move cap" and game.winner(retaken) is None
     longer = make_game("chess", max_moves=6, material_cap=True)
     assert not longer.is_terminal(longer.from_moves("e4 d5 Nc3 dxe4"))
     with pytest.raises(ValueError, match="give max_moves"):

@@ -20,8 +20,11 @@ and OpenSpiel), so that a game always ends by itself.  After each move, in this 
 * **fifty-move rule**: 100 plies without a capture or a pawn move: draw;
 * the optional **move cap** ``max_moves`` (plies, for short training games): draw, or,
   with ``material_cap``, a win for the side with more material (pawn 1, knight and
-  bishop 3, rook 5, queen 9; equal material draws). A training variant: short capped
-  games between weak players are almost all drawn, which teaches a value head nothing.
+  bishop 3, rook 5, queen 9; equal material draws) once the pending captures are played
+  out: a capture-only search in which either side may stop capturing (quiescence, up to
+  8 plies), so the last mover's capture counts only if it cannot be taken back. A
+  training variant: short capped games between weak players are almost all drawn,
+  which teaches a value head nothing.
 
 State after the shared header (see :mod:`sim.board.base`)::
 
@@ -494,7 +497,7 @@ def _record_and_judge(state: np.ndarray, irreversible: bool) -> None:
         reason = FIFTY_MOVES
     elif state[S_CAP] > 0 and state[H_PLY] >= state[S_CAP]:
         reason = MOVE_CAP
-    lead = _material_lead(board) if reason == MOVE_CAP and state[S_MATERIAL_CAP] else 0
+    lead = _settled_lead(state) if reason == MOVE_CAP and state[S_MATERIAL_CAP] else 0
     if lead != 0:
         reason = MATERIAL
     state[S_END] = reason
@@ -520,6 +523,91 @@ def _material_lead(board: np.ndarray) -> int:
         if code != 0:
             lead += _PIECE_VALUES[code] if code <= 6 else -_PIECE_VALUES[code - 6]
     return lead
+
+
+QUIESCENCE_PLIES = 8
+
+
+@njit(cache=True)
+def _settled_lead(state: np.ndarray) -> int:
+    """White's material lead once the pending captures are resolved (module docstring)."""
+    lead = _quiescence(state, QUIESCENCE_PLIES)
+    return lead if state[H_TO_PLAY] == 0 else -lead
+
+
+@njit(cache=True, inline="always")
+def _mover_lead(state: np.ndarray) -> int:
+    lead = _material_lead(state[HEADER : HEADER + 64])
+    return lead if state[H_TO_PLAY] == 0 else -lead
+
+
+@njit(cache=True, inline="always")
+def _is_capture(state: np.ndarray, frm: int, to: int, promo: int) -> bool:
+    """A capture, en passant or promotion: a move that changes the material."""
+    code = state[HEADER + frm]
+    pawn = code == PAWN or code == PAWN + 6
+    return state[HEADER + to] != 0 or promo != 0 or (pawn and to == state[S_EP])
+
+
+@njit(cache=True)
+def _quiescence(root: np.ndarray, plies: int) -> int:
+    """The mover's material lead under a capture-only alpha-beta (negamax) search: at
+    each node the mover may stand pat or capture, for at most ``plies`` plies. Checks
+    and mates are not searched: this settles material, not the game. Iterative, with
+    one preallocated frame per ply (Numba's cached functions cannot recurse safely)."""
+    states = np.empty((plies + 1, root.shape[0]), dtype=np.int64)  # [ply, state]
+    moves = np.empty((plies + 1, MAX_MOVES_IN_POSITION, 3), dtype=np.int64)  # [ply, i, 3]
+    count = np.zeros(plies + 1, dtype=np.int64)  # [ply] legal moves generated
+    index = np.zeros(plies + 1, dtype=np.int64)  # [ply] next move to try
+    alpha = np.empty(plies + 1, dtype=np.int64)  # [ply]
+    beta = np.empty(plies + 1, dtype=np.int64)  # [ply]
+    states[0] = root
+    alpha[0], beta[0] = -1000, 1000
+    d = 0
+    opening = True  # node d was just reached: stand pat or generate its moves
+    while True:
+        result = 0
+        resolved = False
+        if opening:
+            stand = _mover_lead(states[d])
+            if d == plies or stand >= beta[d]:
+                result, resolved = stand, True
+            else:
+                alpha[d] = max(alpha[d], stand)
+                count[d] = _legal_moves(states[d], moves[d])
+                index[d] = 0
+        if not resolved:
+            # The next capture of node d, or node d is done.
+            opening = False
+            while index[d] < count[d]:
+                i = index[d]
+                index[d] += 1
+                frm, to, promo = moves[d, i, 0], moves[d, i, 1], moves[d, i, 2]
+                if _is_capture(states[d], frm, to, promo):
+                    child = states[d + 1]
+                    child[:] = states[d]
+                    _apply(child[HEADER : HEADER + 64], frm, to, promo, states[d, S_EP])
+                    child[H_TO_PLAY] = 1 - child[H_TO_PLAY]
+                    child[S_EP] = -1
+                    alpha[d + 1], beta[d + 1] = -beta[d], -alpha[d]
+                    d += 1
+                    opening = True
+                    break
+            if opening:
+                continue
+            result, resolved = alpha[d], True
+        # Hand node d's value up until a node still has captures to try.
+        while True:
+            if d == 0:
+                return result
+            d -= 1
+            score = -result
+            if score >= beta[d]:
+                result = score  # a cutoff: node d is done too
+                continue
+            alpha[d] = max(alpha[d], score)
+            break
+        opening = False
 
 
 @njit(cache=True)

@@ -120,10 +120,11 @@ def model_from(tensors: dict[str, torch.Tensor], meta: dict[str, Any], where: st
     return model.eval()
 
 
-def load(path: str | os.PathLike, image_size: tuple[int, int] | None = None):
+def load(path: str | os.PathLike, image_size: tuple[int, int] | None = None, compile: bool = False):
     """A :class:`perception.predict.Perception` from a checkpoint file or run folder.
 
-    ``image_size`` (H, W), when given, must be the size the model was trained for.
+    ``image_size`` (H, W), when given, must be the size the model was trained for;
+    ``compile``: ``torch.compile`` the inference network (see ``Perception``).
     """
     from perception.predict import Perception
 
@@ -135,4 +136,4 @@ def load(path: str | os.PathLike, image_size: tuple[int, int] | None = None):
             f"{str(file)!r} was trained on {model.config.image_size[0]}x"
             f"{model.config.image_size[1]} images, not {image_size[0]}x{image_size[1]}"
         )
-    return Perception(model)
+    return Perception(model, compile=compile)

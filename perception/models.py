@@ -17,6 +17,10 @@ Backbones:
   lane markings survive;
 * ``"unet"``: a plain three-level U-Net with skip connections, the baseline.
 
+``full_resolution`` (deeplab) adds a last correction of the logits at the input's
+resolution, from a 3x3 convolution of the raw pixels: the backbone's stride-2 logits,
+upsampled, blur lines and cars a pixel or two wide, which the raw edges put back.
+
 Inputs are float images in [0, 1], (B, 3, H, W) with H and W multiples of 8; a
 multi-camera rig is a batch of views through the same weights.
 """
@@ -50,6 +54,9 @@ class ModelConfig:
     class_names: tuple[str, ...] = CLASS_NAMES
     det_classes: tuple[int, ...] = DET_CLASSES
     aspp_rates: tuple[int, ...] = (2, 4, 6)
+    # deeplab: correct the upsampled logits at full resolution from the raw pixels (the
+    # module docstring). False for checkpoints saved before the option existed.
+    full_resolution: bool = False
     # Boxes shorter than this (pixels) are neither trained nor reported, as KITTI's
     # evaluation ignores boxes under its minimum height.
     min_box_height: float = 0.0
@@ -66,6 +73,8 @@ class ModelConfig:
         bad = [h for h in self.heads if h not in HEADS]
         if bad or not self.heads or len(set(self.heads)) != len(self.heads):
             raise ValueError(f"heads must be distinct names from {list(HEADS)}, got {self.heads}")
+        if self.full_resolution and self.arch != "deeplab":
+            raise ValueError("full_resolution refines the deeplab network (unet is full-res)")
         if self.width < 4:
             raise ValueError(f"width must be >= 4, got {self.width}")
         h, w = self.image_size
@@ -160,6 +169,7 @@ class DeepLabBackbone(nn.Module):
         self.fuse = nn.Sequential(sep_conv_bn(5 * w, 4 * w), sep_conv_bn(4 * w, 4 * w))
         self.refine = sep_conv_bn(5 * w, 2 * w)
         self.out_channels = 2 * w
+        self.out_stride = 2
         self.det_channels = 4 * w
 
     @staticmethod
@@ -190,6 +200,7 @@ class UNetBackbone(nn.Module):
         self.dec2 = nn.Sequential(conv_bn(4 * w, 2 * w), conv_bn(2 * w, w))
         self.dec1 = nn.Sequential(conv_bn(2 * w, w), conv_bn(w, w))
         self.out_channels = w
+        self.out_stride = 1
         self.det_channels = 2 * w  # the stride-4 decoder level (dec3's output)
 
     @staticmethod
@@ -250,6 +261,14 @@ class PerceptionNet(nn.Module):
         else:
             self.backbone = UNetBackbone(config.width)
         det_in = self.backbone.det_channels
+        self.pixels = self.full_res = None
+        if config.full_resolution and "seg" in config.heads:
+            c = config.num_classes
+            self.pixels = conv_bn(3, config.width // 2, 3)
+            self.full_res = nn.Conv2d(c + config.width // 2, c, 3, 1, 1)
+            # Zero: the network starts as the one without it and learns the correction.
+            nn.init.zeros_(self.full_res.weight)
+            nn.init.zeros_(self.full_res.bias)
         self.seg_head = (
             nn.Conv2d(self.backbone.out_channels, config.num_classes, 1)
             if "seg" in config.heads
@@ -267,10 +286,13 @@ class PerceptionNet(nn.Module):
         out: dict[str, torch.Tensor] = {}
         if self.seg_head is not None:
             logits = self.seg_head(feats)
-            if logits.shape[2:] != x.shape[2:]:
+            # A static test: no branch on tensor shapes for torch.compile to guard.
+            if self.backbone.out_stride != 1:
                 logits = F.interpolate(
                     logits, size=x.shape[2:], mode="bilinear", align_corners=False
                 )
+            if self.full_res is not None:  # a correction from the raw pixels' edges
+                logits = logits + self.full_res(torch.cat([logits, self.pixels(x)], 1))
             out["seg"] = logits
         if self.det_head is not None:
             out.update(self.det_head(det_feats))
@@ -289,6 +311,24 @@ def build_model(config: ModelConfig) -> PerceptionNet:
 
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
+
+
+# ---- segmentation loss -----------------------------------------------------------------
+def soft_iou_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """One minus the soft Jaccard index (IoU with probabilities for the prediction) of
+    each class over the whole batch, averaged over the classes the labels contain.
+
+    Cross-entropy weighs every pixel alike; this weighs every class alike, as mIoU does,
+    so the few pixels of lane markings and distant vehicles count as much as the road's
+    many (Rahman and Wang 2016; the Lovasz-softmax's cheaper relative)."""
+    probs = logits.softmax(1)
+    onehot = F.one_hot(labels, logits.shape[1]).permute(0, 3, 1, 2).to(probs.dtype)
+    dims = (0, 2, 3)
+    inter = (probs * onehot).sum(dims)
+    total = onehot.sum(dims)
+    union = probs.sum(dims) + total - inter
+    present = total > 0
+    return (1 - inter[present] / union[present]).mean()
 
 
 # ---- CenterNet targets, losses and decoding ------------------------------------------

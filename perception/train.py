@@ -40,6 +40,7 @@ from perception.models import (
     build_model,
     count_parameters,
     detection_loss,
+    soft_iou_loss,
 )
 from perception.predict import Perception
 from sim.driving.scene import NUM_CLASSES
@@ -63,6 +64,11 @@ class PerceptionConfig:
     parameters for deeplab with both heads)"""
     image_size: tuple[int, int] = (96, 96)
     """(height, width) of the camera images, multiples of 8"""
+    full_resolution: bool = True
+    """deeplab (unet is full-resolution already): correct the segmentation at full
+    resolution from the raw pixels, for one-pixel structures (distant lane dashes,
+    vehicles): lane IoU 0.66 -> 0.95 at the same step count, for about a fifth more
+    time per step"""
     source: str = "sim"
     """training frames: 'sim' (rendered on the fly), 'synthetic' (toy scenes), or a folder
     of make_dataset.py shards"""
@@ -102,6 +108,9 @@ class PerceptionConfig:
     """'balanced': weight the cross-entropy by 1/sqrt(class pixel frequency) measured on
     the first training frames (clipped to 10x), so thin lane markings and small vehicles
     count; 'none': plain cross-entropy"""
+    iou_weight: float = 1.0
+    """weight of the soft-IoU loss (``perception.models.soft_iou_loss``: every class
+    counts alike, as in mIoU) added to the segmentation cross-entropy"""
     min_box_height: float = 6.0
     """boxes shorter than this many pixels are neither trained nor evaluated (KITTI
     ignores boxes under 25 px of 375; 6 px of 96 is the same share)"""
@@ -151,6 +160,8 @@ class PerceptionConfig:
             width=self.width,
             image_size=self.image_size,
             min_box_height=self.min_box_height,
+            # U-Net's segmentation is full-resolution already.
+            full_resolution=self.full_resolution and self.model == "deeplab",
         )
 
 
@@ -404,6 +415,10 @@ class Trainer:
             seg = F.cross_entropy(out["seg"], batch["labels"], weight=self.class_weights)
             total = total + seg
             parts["seg"] = seg.item()
+            if self.config.iou_weight:
+                iou = soft_iou_loss(out["seg"], batch["labels"])
+                total = total + self.config.iou_weight * iou
+                parts["seg_iou"] = iou.item()
         if "heatmap" in out:
             targets = {k[4:]: v for k, v in batch.items() if k.startswith("det_")}
             det, det_parts = detection_loss(out, targets)

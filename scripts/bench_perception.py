@@ -6,9 +6,13 @@ Sections:
 
 * ``inference``: frames/s of ``Perception.predict`` (network, arg-max labels and box
   decoding) at 96x96 on one thread, at batch 1 (one frame per call) and batch 16, for
-  each network (deeplab, unet; both heads). Weights do not change the cost, so the
-  networks are freshly initialized. Warm-up first, then ``--repeats`` timed repeats
-  (median, min, max), the configurations alternating in one process.
+  each network (deeplab with its full-resolution correction, unet; both heads; the
+  defaults of ``train.py perception``) run three ways: the trained module as is,
+  Perception's default inference copy (BatchNorm folded, channels-last) and that copy
+  compiled by ``torch.compile`` (not with ``--quick``), with each one's ratio over the
+  module. Weights do not change the cost, so the networks are freshly initialized.
+  Warm-up first, then ``--repeats`` timed repeats (median, min, max), the
+  configurations alternating in one process.
 * ``train`` (only when ``--train-minutes`` is above 0, or with ``--quick``): two runs of
   ``scripts/train.py perception`` per seed with the same settings and budget, one on
   randomized frames (``--randomized``: "full-road" by default, full randomization but
@@ -58,7 +62,8 @@ from benchkit import BenchConfig, log, run_sections, summary
 
 HELD_OUT = ("dusk", "overcast", "snow")
 MATCH = ("model", "heads", "width", "image_size", "steps", "batch_size", "lr", "seed",
-         "randomization", "frames_per_episode", "steps_between", "class_weights")  # fmt: skip
+         "randomization", "frames_per_episode", "steps_between", "class_weights",
+         "full_resolution", "iou_weight", "marking_contrast")  # fmt: skip
 
 
 @dataclass
@@ -88,6 +93,15 @@ class Config(BenchConfig):
 
 
 # ---- inference ------------------------------------------------------------------------
+# How Perception runs the network: the module as trained, its inference copy (BatchNorm
+# folded, channels-last: the default), and that copy compiled by torch.compile.
+VARIANTS = {
+    "module": {"optimize": False},
+    "inference_copy": {},
+    "compiled": {"compile": True},
+}
+
+
 def bench_inference(cfg: Config) -> dict:
     import torch
 
@@ -98,16 +112,21 @@ def bench_inference(cfg: Config) -> dict:
     torch.manual_seed(0)
     frames = 32 if cfg.quick else 128
     repeats = 3 if cfg.quick else cfg.repeats
+    # Compiling takes tens of seconds a network: not in the quick run.
+    variants = [v for v in VARIANTS if not (cfg.quick and v == "compiled")]
     images = np.random.default_rng(0).integers(0, 256, (frames, 96, 96, 3), dtype=np.uint8)
-    nets = {
-        m: Perception(build_model(ModelConfig(arch=m, heads=("seg", "det"), width=16)))
+    # The networks train.py perception trains by default (deeplab with its full-resolution
+    # correction).
+    models = {
+        m: build_model(ModelConfig(arch=m, heads=("seg", "det"), full_resolution=m == "deeplab"))
         for m in cfg.models
     }
-    configs = [(m, b) for m in cfg.models for b in (1, 16)]
-    samples: dict[tuple[str, int], list[float]] = {c: [] for c in configs}
+    nets = {(m, v): Perception(models[m], **VARIANTS[v]) for m in cfg.models for v in variants}
+    configs = [(m, v, b) for m in cfg.models for v in variants for b in (1, 16)]
+    samples: dict[tuple[str, str, int], list[float]] = {c: [] for c in configs}
 
-    def timed(model: str, batch: int) -> float:
-        net = nets[model]
+    def timed(model: str, variant: str, batch: int) -> float:
+        net = nets[(model, variant)]
         t0 = time.perf_counter()
         if batch == 1:
             for img in images:
@@ -117,28 +136,35 @@ def bench_inference(cfg: Config) -> dict:
                 net.predict(images[i : i + batch])
         return frames / (time.perf_counter() - t0)
 
-    for c in configs:  # warm-up
+    for c in configs:  # warm-up (and the compiles)
         timed(*c)
     for _ in range(repeats):
         for c in configs:
             samples[c].append(timed(*c))
     out: dict = {"image": "96x96", "threads": 1, "frames_per_repeat": frames}
     for m in cfg.models:
-        out[m] = {
-            "parameters": count_parameters(nets[m].model),
-            "batch1_frames_per_s": summary(samples[(m, 1)]),
-            "batch16_frames_per_s": summary(samples[(m, 16)]),
-        }
+        out[m] = {"parameters": count_parameters(models[m])}
+        for v in variants:
+            for b in (1, 16):
+                out[m][f"{v}_batch{b}_frames_per_s"] = summary(samples[(m, v, b)])
+        for v in variants[1:]:
+            for b in (1, 16):
+                pairs = zip(samples[(m, v, b)], samples[(m, "module", b)], strict=True)
+                ratios = [a / e for a, e in pairs]
+                out[m][f"{v}_over_module_batch{b}"] = summary(ratios)
+        cells = ", ".join(
+            f"{v} {statistics.median(samples[(m, v, 1)]):,.0f}/"
+            f"{statistics.median(samples[(m, v, 16)]):,.0f}"
+            for v in variants
+        )
         log(
             cfg,
-            f"inference {m} ({out[m]['parameters']:,} parameters): batch 1 "
-            f"{statistics.median(samples[(m, 1)]):,.0f} frames/s, batch 16 "
-            f"{statistics.median(samples[(m, 16)]):,.0f} frames/s (one thread, 96x96)",
+            f"inference {m} ({out[m]['parameters']:,} parameters), frames/s at batch 1/16 "
+            f"(one thread, 96x96): {cells}",
         )
     return out
 
 
-# ---- training ---------------------------------------------------------------------------
 def _train_config(cfg: Config, randomization: str, run_dir: Path, minutes: float, seed: int):
     from perception.train import PerceptionConfig
 

@@ -29,6 +29,7 @@ from perception.models import (
     center_targets,
     count_parameters,
     decode_centers,
+    soft_iou_loss,
 )
 from perception.predict import Perception
 from perception.train import PerceptionConfig, Trainer, constant_baseline, evaluate
@@ -60,9 +61,10 @@ def tiny(**kw) -> PerceptionConfig:
 
 
 # ---- models ------------------------------------------------------------------------------
-@pytest.mark.parametrize("arch", ["deeplab", "unet"])
-def test_output_shapes_and_class_order(arch):
-    model = build_model(ModelConfig(arch=arch, heads=("seg", "det"), image_size=(32, 24)))
+@pytest.mark.parametrize(("arch", "full"), [("deeplab", False), ("deeplab", True), ("unet", False)])
+def test_output_shapes_and_class_order(arch, full):
+    config = ModelConfig(arch=arch, heads=("seg", "det"), image_size=(32, 24), full_resolution=full)
+    model = build_model(config)
     out = model(torch.rand(2, 3, 32, 24))
     assert out["seg"].shape == (2, NUM_CLASSES, 32, 24)
     assert out["heatmap"].shape == (2, 2, 32 // DET_STRIDE, 24 // DET_STRIDE)
@@ -73,8 +75,10 @@ def test_output_shapes_and_class_order(arch):
 
 def test_parameter_budget_of_the_default_deeplab():
     for heads in (("seg",), ("seg", "det")):
-        n = count_parameters(build_model(ModelConfig(arch="deeplab", heads=heads)))
-        assert 100_000 < n <= 500_000, n
+        for full in (False, True):
+            config = ModelConfig(arch="deeplab", heads=heads, full_resolution=full)
+            n = count_parameters(build_model(config))
+            assert 100_000 < n <= 500_000, n
 
 
 def test_bad_model_configs_are_named():
@@ -84,6 +88,8 @@ def test_bad_model_configs_are_named():
         ModelConfig(heads=("seg", "depth"))
     with pytest.raises(ValueError, match="multiples of 8"):
         ModelConfig(image_size=(30, 32))
+    with pytest.raises(ValueError, match="full_resolution"):
+        ModelConfig(arch="unet", full_resolution=True)
     with pytest.raises(ValueError, match="classes"):
         build_model(ModelConfig(class_names=("sky", "road")))
 
@@ -105,6 +111,33 @@ def test_predict_single_and_batch_deterministic():
     np.testing.assert_array_equal(p.predict(torch.from_numpy(imgs)).labels, batch.labels)
 
 
+@pytest.mark.parametrize(("arch", "full"), [("deeplab", False), ("deeplab", True), ("unet", False)])
+def test_inference_copy_matches_the_module(arch, full):
+    torch.manual_seed(0)
+    config = ModelConfig(
+        arch=arch, heads=("seg", "det"), image_size=(16, 24), width=8, full_resolution=full
+    )
+    model = build_model(config)
+    with torch.no_grad():  # BatchNorm statistics that are not the identity, to fold
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+            if isinstance(m, torch.nn.Conv2d) and not m.weight.any():
+                m.weight.normal_(0, 0.1)  # the zero-initialized full-resolution correction
+    fast, eager = Perception(model), Perception(model, optimize=False)
+    imgs = np.random.default_rng(1).integers(0, 256, (5, 16, 24, 3), dtype=np.uint8)
+    a, b = fast.logits(imgs), eager.logits(imgs)
+    assert set(a) == set(b) == {"seg", "heatmap", "size", "offset"}
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-4, rtol=1e-4)
+    assert (fast.predict(imgs).labels == eager.predict(imgs).labels).mean() > 0.999
+    # The inference copy is a snapshot: training the module on does not change it.
+    with torch.no_grad():
+        model.seg_head.bias.add_(100.0)
+    torch.testing.assert_close(fast.logits(imgs)["seg"], a["seg"])
+
+
 def test_predict_rejects_bad_images():
     p = Perception(build_model(ModelConfig(image_size=(16, 16), width=8)))
     with pytest.raises(ValueError, match="uint8"):
@@ -116,6 +149,22 @@ def test_predict_rejects_bad_images():
 
 
 # ---- metrics -----------------------------------------------------------------------------
+def test_soft_iou_loss_by_hand():
+    labels = torch.tensor([[[0, 0, 1, 1]]])  # (B, H, W)
+    hard = torch.tensor([[[0, 1, 1, 1]]])  # class 0: IoU 1/2; class 1: IoU 2/3
+    logits = 50.0 * torch.nn.functional.one_hot(hard, 3).permute(0, 3, 1, 2).float()
+    logits.requires_grad_(True)
+    loss = soft_iou_loss(logits, labels)  # class 2 is in neither: not averaged
+    assert loss.item() == pytest.approx(((1 - 1 / 2) + (1 - 2 / 3)) / 2, abs=1e-6)
+    assert soft_iou_loss(
+        50.0 * torch.nn.functional.one_hot(labels, 3).permute(0, 3, 1, 2).float(), labels
+    ).item() == pytest.approx(0.0, abs=1e-6)
+    uniform = soft_iou_loss(torch.zeros(1, 3, 1, 4), labels)  # p = 1/3 everywhere
+    assert uniform.item() == pytest.approx(1 - (2 / 3) / (4 / 3 + 2 - 2 / 3), abs=1e-6)
+    loss.backward()
+    assert logits.grad is not None and torch.isfinite(logits.grad).all()
+
+
 def test_miou_perfect_and_known_confusion():
     target = np.array([[ROAD, ROAD, ROAD, VEHICLE]])
     m = SegmentationMetrics()

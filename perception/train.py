@@ -147,6 +147,8 @@ class PerceptionConfig:
         for name in ("workers", "eval_every", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.iou_weight < 0:
+            raise ValueError(f"iou_weight must be >= 0, got {self.iou_weight}")
         if not 0 < self.pct_start < 1:
             raise ValueError(f"pct_start must lie in (0, 1), got {self.pct_start}")
         if self.minutes is not None and self.minutes <= 0:

@@ -90,6 +90,9 @@ def test_bad_model_configs_are_named():
         ModelConfig(image_size=(30, 32))
     with pytest.raises(ValueError, match="full_resolution"):
         ModelConfig(arch="unet", full_resolution=True)
+    with pytest.raises(ValueError, match="iou_weight"):
+        PerceptionConfig(iou_weight=-1.0)
+    assert not PerceptionConfig(model="unet").model_config().full_resolution
     with pytest.raises(ValueError, match="classes"):
         build_model(ModelConfig(class_names=("sky", "road")))
 

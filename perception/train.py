@@ -391,7 +391,8 @@ class Trainer:
         tensors, meta = ckpt.read(file)
         if "train_config" not in meta:
             raise ckpt.CheckpointError(f"{str(file)!r} is a model file, not a training checkpoint")
-        saved = meta["train_config"]
+        # Runs saved before these options existed trained without them.
+        saved = {"full_resolution": False, "iou_weight": 0.0, **meta["train_config"]}
         names = {f.name for f in fields(PerceptionConfig)}
         unknown = set(overrides) - names
         if unknown:

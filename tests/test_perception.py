@@ -337,6 +337,19 @@ def test_resume_is_exact(tmp_path):
         Trainer.resume(tmp_path / "split", steps=99)
 
 
+def test_runs_saved_before_the_new_options_resume_without_them(tmp_path):
+    old = Trainer(tiny(full_resolution=False, iou_weight=0.0), run_dir=tmp_path / "old")
+    old.train(2)
+    tensors, meta = old.state()
+    for key in ("full_resolution", "iou_weight"):  # as an older version saved it
+        del meta["train_config"][key]
+        meta["model"].pop(key, None)
+    ckpt.save(tmp_path / "old" / ckpt.STATE_FILE, tensors, meta)
+    resumed = Trainer.resume(tmp_path / "old")
+    assert not resumed.config.full_resolution and resumed.config.iou_weight == 0.0
+    assert resumed.step == 2
+
+
 def test_training_beats_a_constant_predictor_and_loads(tmp_path):
     config = tiny(heads="seg", width=8, steps=150, batch_size=8, eval_frames=32, lr=1e-2)
     summary = Trainer(config, run_dir=tmp_path / "run").run()
